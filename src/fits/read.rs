@@ -1,0 +1,256 @@
+//! Reading image HDUs with cfitsio (bundled): plain, gzip, tile-compressed (RICE/GZIP) and
+//! multi-extension files through cfitsio itself; bzip2 files are inflated in memory first
+//! because the bundled cfitsio has no bzip2 support.
+
+use std::ffi::{c_char, c_int, c_long, c_void, CString};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use fitsio::sys;
+
+use super::header::Header;
+use super::FitsError;
+
+/// Which HDUs of a file to use as images.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum HduSelection {
+    /// The first HDU that holds an image.
+    #[default]
+    FirstImage,
+    /// Every HDU that holds an image.
+    All,
+    /// These HDUs (0 = primary).
+    List(Vec<usize>),
+}
+
+/// An image HDU found in a file: where it is, its header and its size.
+#[derive(Debug, Clone)]
+pub struct ImageHdu {
+    pub path: PathBuf,
+    /// 0-based HDU number (0 = primary).
+    pub hdu: usize,
+    pub header: Header,
+    pub width: usize,
+    pub height: usize,
+}
+
+impl ImageHdu {
+    /// `file.fits[2]` style name for messages.
+    pub fn label(&self) -> String {
+        format!("{}[{}]", self.path.display(), self.hdu)
+    }
+}
+
+/// Outcome for one HDU that is not used, with the reason (reported as one line).
+#[derive(Debug, Clone)]
+pub struct SkippedHdu {
+    pub hdu: usize,
+    pub reason: String,
+}
+
+/// An open cfitsio handle, closed on drop. For in-memory files it owns the buffer too:
+/// cfitsio keeps pointers to the buffer pointer and size, so both live in a stable box.
+struct RawFits {
+    ptr: *mut sys::fitsfile,
+    _memory: Option<Box<(Vec<u8>, *mut c_void, usize)>>,
+}
+
+impl Drop for RawFits {
+    fn drop(&mut self) {
+        let mut status = 0;
+        unsafe {
+            sys::ffclos(self.ptr, &mut status);
+        }
+    }
+}
+
+fn check(status: c_int, path: &Path, what: &str) -> Result<(), FitsError> {
+    if status == 0 {
+        return Ok(());
+    }
+    let mut text = [0 as c_char; 31];
+    unsafe { sys::ffgerr(status, text.as_mut_ptr()) };
+    let message = unsafe { std::ffi::CStr::from_ptr(text.as_ptr()) }.to_string_lossy();
+    Err(FitsError::Cfitsio {
+        path: path.to_path_buf(),
+        what: what.to_string(),
+        status,
+        message: message.into_owned(),
+    })
+}
+
+fn is_bzip2(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("bz2"))
+}
+
+impl RawFits {
+    fn open(path: &Path) -> Result<RawFits, FitsError> {
+        let mut ptr = std::ptr::null_mut();
+        let mut status = 0;
+        if is_bzip2(path) {
+            let file = std::fs::File::open(path).map_err(|e| FitsError::io(path, e))?;
+            let mut bytes = Vec::new();
+            bzip2::read::MultiBzDecoder::new(std::io::BufReader::new(file))
+                .read_to_end(&mut bytes)
+                .map_err(|e| FitsError::io(path, e))?;
+            let mut memory = Box::new((bytes, std::ptr::null_mut(), 0usize));
+            memory.1 = memory.0.as_mut_ptr() as *mut c_void;
+            memory.2 = memory.0.len();
+            let name = CString::new("mem.fits").expect("static name");
+            unsafe {
+                sys::ffomem(
+                    &mut ptr,
+                    name.as_ptr(),
+                    0,
+                    &mut memory.1,
+                    &mut memory.2,
+                    0,
+                    None,
+                    &mut status,
+                );
+            }
+            check(status, path, "open (bzip2 in memory)")?;
+            Ok(RawFits { ptr, _memory: Some(memory) })
+        } else {
+            let name = CString::new(path.to_string_lossy().as_bytes())
+                .map_err(|_| FitsError::BadPath(path.to_path_buf()))?;
+            unsafe { sys::ffopen(&mut ptr, name.as_ptr(), 0, &mut status) };
+            check(status, path, "open")?;
+            Ok(RawFits { ptr, _memory: None })
+        }
+    }
+
+    fn hdu_count(&self, path: &Path) -> Result<usize, FitsError> {
+        let (mut n, mut status) = (0, 0);
+        unsafe { sys::ffthdu(self.ptr, &mut n, &mut status) };
+        check(status, path, "count HDUs")?;
+        Ok(n as usize)
+    }
+
+    /// Moves to HDU `hdu` (0-based) and returns its type (0 = image).
+    fn move_to(&self, hdu: usize, path: &Path) -> Result<c_int, FitsError> {
+        let (mut kind, mut status) = (0, 0);
+        unsafe { sys::ffmahd(self.ptr, hdu as c_int + 1, &mut kind, &mut status) };
+        check(status, path, &format!("move to HDU {hdu}"))?;
+        Ok(kind)
+    }
+
+    fn header(&self, path: &Path) -> Result<Header, FitsError> {
+        let (mut count, mut more, mut status) = (0, 0, 0);
+        unsafe { sys::ffghsp(self.ptr, &mut count, &mut more, &mut status) };
+        check(status, path, "read header size")?;
+        let mut cards = Vec::with_capacity(count as usize);
+        for i in 1..=count {
+            let mut card = [0 as c_char; 81];
+            unsafe { sys::ffgrec(self.ptr, i, card.as_mut_ptr(), &mut status) };
+            check(status, path, "read header card")?;
+            let text = unsafe { std::ffi::CStr::from_ptr(card.as_ptr()) };
+            cards.push(text.to_string_lossy().into_owned());
+        }
+        Ok(Header::from_cards(cards.iter().map(String::as_str)))
+    }
+
+    fn image_shape(&self, path: &Path) -> Result<Vec<usize>, FitsError> {
+        let (mut naxis, mut status) = (0, 0);
+        unsafe { sys::ffgidm(self.ptr, &mut naxis, &mut status) };
+        check(status, path, "read NAXIS")?;
+        let mut axes = vec![0 as c_long; naxis.max(0) as usize];
+        if naxis > 0 {
+            unsafe { sys::ffgisz(self.ptr, naxis, axes.as_mut_ptr(), &mut status) };
+            check(status, path, "read NAXISn")?;
+        }
+        Ok(axes.into_iter().map(|a| a.max(0) as usize).collect())
+    }
+}
+
+/// Why an HDU cannot be used as a 2-D image, or its (width, height).
+fn plane_size(shape: &[usize]) -> Result<(usize, usize), String> {
+    match shape {
+        [] | [_] => Err(format!("not an image (NAXIS = {})", shape.len())),
+        [w, h, rest @ ..] => {
+            if *w == 0 || *h == 0 {
+                Err("empty image".into())
+            } else if rest.iter().any(|&n| n > 1) {
+                Err(format!("a cube with extra axes {rest:?} (only length-1 extra axes are supported)"))
+            } else {
+                Ok((*w, *h))
+            }
+        }
+    }
+}
+
+/// Lists the image HDUs of `path` that `selection` asks for, with the reasons others were
+/// passed over.
+pub fn list_image_hdus(
+    path: &Path,
+    selection: &HduSelection,
+) -> Result<(Vec<ImageHdu>, Vec<SkippedHdu>), FitsError> {
+    let fits = RawFits::open(path)?;
+    let count = fits.hdu_count(path)?;
+    let wanted: Vec<usize> = match selection {
+        HduSelection::List(list) => {
+            if let Some(bad) = list.iter().find(|&&h| h >= count) {
+                return Err(FitsError::NoSuchHdu { path: path.to_path_buf(), hdu: *bad, count });
+            }
+            list.clone()
+        }
+        _ => (0..count).collect(),
+    };
+    let mut images = Vec::new();
+    let mut skipped = Vec::new();
+    for hdu in wanted {
+        let kind = fits.move_to(hdu, path)?;
+        if kind != 0 {
+            skipped.push(SkippedHdu { hdu, reason: "a table, not an image".into() });
+            continue;
+        }
+        match plane_size(&fits.image_shape(path)?) {
+            Ok((width, height)) => {
+                let header = fits.header(path)?;
+                images.push(ImageHdu { path: path.to_path_buf(), hdu, header, width, height });
+                if *selection == HduSelection::FirstImage {
+                    break;
+                }
+            }
+            Err(reason) => skipped.push(SkippedHdu { hdu, reason }),
+        }
+    }
+    Ok((images, skipped))
+}
+
+/// Reads the first plane of an image HDU as f32, scaled by BSCALE/BZERO, with every blank
+/// (BLANK, ZBLANK, NaN) as NaN. Row-major from the first stored row (FITS y = 1).
+pub fn read_pixels(image: &ImageHdu) -> Result<Vec<f32>, FitsError> {
+    let path = &image.path;
+    let fits = RawFits::open(path)?;
+    fits.move_to(image.hdu, path)?;
+    let n = image.width * image.height;
+    let mut data = vec![0f32; n];
+    let (mut any_null, mut status) = (0, 0);
+    unsafe {
+        sys::ffgpve(
+            fits.ptr,
+            0,
+            1,
+            n as i64,
+            f32::NAN,
+            data.as_mut_ptr(),
+            &mut any_null,
+            &mut status,
+        );
+    }
+    check(status, path, &format!("read pixels of HDU {}", image.hdu))?;
+    Ok(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plane_size;
+
+    #[test]
+    fn degenerate_axes_are_accepted_and_cubes_refused() {
+        assert_eq!(plane_size(&[300, 200, 1, 1]), Ok((300, 200)));
+        assert!(plane_size(&[300, 200, 3]).unwrap_err().contains("cube"));
+        assert!(plane_size(&[]).unwrap_err().contains("not an image"));
+    }
+}

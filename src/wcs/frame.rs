@@ -1,0 +1,114 @@
+//! Celestial frames and the rotation between them.
+
+/// The celestial frame of an image or of a HiPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame {
+    /// ICRS (FK5 J2000 is treated as ICRS: they differ by tens of milliarcseconds).
+    Equatorial,
+    Galactic,
+}
+
+impl Frame {
+    /// The `hips_frame` word.
+    pub fn hips_name(self) -> &'static str {
+        match self {
+            Frame::Equatorial => "equatorial",
+            Frame::Galactic => "galactic",
+        }
+    }
+
+    /// The Moc.fits COORDSYS letter.
+    pub fn moc_coordsys(self) -> char {
+        match self {
+            Frame::Equatorial => 'C',
+            Frame::Galactic => 'G',
+        }
+    }
+}
+
+/// ICRS unit vector → galactic unit vector (rows: galactic x, y, z), the Hipparcos
+/// definition (ESA 1997, vol. 1, section 1.5.3), as used by astropy to mas level.
+const ICRS_TO_GALACTIC: [[f64; 3]; 3] = [
+    [-0.054_875_560_416_215_4, -0.873_437_090_234_885_0, -0.483_835_015_548_713_2],
+    [0.494_109_427_875_583_7, -0.444_829_629_960_011_2, 0.746_982_244_497_218_9],
+    [-0.867_666_149_019_004_7, -0.198_076_373_431_201_5, 0.455_983_776_175_066_9],
+];
+
+/// The rotation taking unit vectors of `from` to unit vectors of `to`.
+pub fn rotation(from: Frame, to: Frame) -> Option<[[f64; 3]; 3]> {
+    match (from, to) {
+        (Frame::Equatorial, Frame::Galactic) => Some(ICRS_TO_GALACTIC),
+        (Frame::Galactic, Frame::Equatorial) => Some(transpose(&ICRS_TO_GALACTIC)),
+        _ => None,
+    }
+}
+
+fn transpose(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
+    let mut t = [[0.0; 3]; 3];
+    for (i, row) in m.iter().enumerate() {
+        for (j, v) in row.iter().enumerate() {
+            t[j][i] = *v;
+        }
+    }
+    t
+}
+
+#[inline]
+pub fn rotate(m: &[[f64; 3]; 3], v: [f64; 3]) -> [f64; 3] {
+    [
+        m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2],
+        m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
+        m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2],
+    ]
+}
+
+/// Longitude, latitude (radians) → unit vector.
+#[inline]
+pub fn lonlat_to_xyz(lon: f64, lat: f64) -> [f64; 3] {
+    let (sl, cl) = lon.sin_cos();
+    let (sb, cb) = lat.sin_cos();
+    [cb * cl, cb * sl, sb]
+}
+
+/// Unit vector → longitude in [0, 2π), latitude (radians).
+#[inline]
+pub fn xyz_to_lonlat(v: [f64; 3]) -> (f64, f64) {
+    let mut lon = v[1].atan2(v[0]);
+    if lon < 0.0 {
+        lon += std::f64::consts::TAU;
+    }
+    (lon, v[2].atan2(v[0].hypot(v[1])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to_galactic(ra: f64, dec: f64) -> (f64, f64) {
+        let m = rotation(Frame::Equatorial, Frame::Galactic).unwrap();
+        let (l, b) = xyz_to_lonlat(rotate(&m, lonlat_to_xyz(ra.to_radians(), dec.to_radians())));
+        (l.to_degrees(), b.to_degrees())
+    }
+
+    #[test]
+    fn known_galactic_points() {
+        // The galactic centre: ICRS (266.40498829, -28.93617776) is (l, b) = (0, 0).
+        let (l, b) = to_galactic(266.40498829, -28.93617776);
+        let l = if l > 180.0 { l - 360.0 } else { l };
+        assert!(l.abs() < 2e-4 && b.abs() < 2e-4, "{l} {b}");
+        // The north galactic pole (ICRS 192.85948, 27.12825) has b = 90.
+        let (_, b) = to_galactic(192.85948, 27.12825);
+        assert!((b - 90.0).abs() < 1e-4, "{b}");
+    }
+
+    #[test]
+    fn rotations_are_inverse() {
+        let g = rotation(Frame::Equatorial, Frame::Galactic).unwrap();
+        let e = rotation(Frame::Galactic, Frame::Equatorial).unwrap();
+        let v = lonlat_to_xyz(1.0, 0.3);
+        let w = rotate(&e, rotate(&g, v));
+        for i in 0..3 {
+            assert!((v[i] - w[i]).abs() < 1e-14);
+        }
+    }
+}

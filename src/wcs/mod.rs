@@ -1,0 +1,149 @@
+//! World coordinates of an image: linear part (ours), SIP (ours), sphere projection (mapproj),
+//! frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
+
+pub mod frame;
+pub mod linear;
+pub mod projection;
+pub mod sip;
+
+pub use frame::Frame;
+use frame::{lonlat_to_xyz, xyz_to_lonlat};
+pub use linear::Linear;
+pub use projection::SphericalProjection;
+pub use sip::Sip;
+
+use crate::fits::Header;
+
+/// A celestial WCS (the first two axes of an HDU).
+#[derive(Debug)]
+pub struct Wcs {
+    pub frame: Frame,
+    pub linear: Linear,
+    sip: Option<Sip>,
+    projection: SphericalProjection,
+    /// cos, sin of (LONPOLE − 180°) for zenithal projections: a rotation of the native plane.
+    plane_rotation: Option<(f64, f64)>,
+}
+
+/// Splits `RA---TAN-SIP` into (`RA`, `TAN`, `SIP`).
+fn split_ctype(ctype: &str) -> (String, String, String) {
+    let s = ctype.trim().to_ascii_uppercase();
+    let (kind, rest) = s.split_once('-').unwrap_or((s.as_str(), ""));
+    let mut parts = rest.trim_start_matches('-').split('-');
+    let code = parts.next().unwrap_or("").to_string();
+    let suffix = parts.next().unwrap_or("").to_string();
+    (kind.to_string(), code, suffix)
+}
+
+impl Wcs {
+    /// Reads the celestial WCS; `Err` says in one phrase why the header has none we can use.
+    pub fn from_header(h: &Header) -> Result<Wcs, String> {
+        let ctype1 = h.get("CTYPE1").ok_or("no celestial WCS (CTYPE1 missing)")?;
+        let ctype2 = h.get("CTYPE2").ok_or("no celestial WCS (CTYPE2 missing)")?;
+        let (kind1, code, suffix) = split_ctype(ctype1);
+        let (kind2, code2, _) = split_ctype(ctype2);
+        let frame = match (kind1.as_str(), kind2.as_str()) {
+            ("RA", "DEC") => {
+                let radesys = h.get("RADESYS").or(h.get("RADECSYS")).unwrap_or("").trim().to_ascii_uppercase();
+                let equinox = h.get_f64("EQUINOX").or(h.get_f64("EPOCH"));
+                if radesys.starts_with("FK4") || (radesys.is_empty() && equinox.is_some_and(|e| e < 1984.0)) {
+                    return Err("FK4/B1950 coordinates are not supported".into());
+                }
+                Frame::Equatorial
+            }
+            ("GLON", "GLAT") => Frame::Galactic,
+            ("DEC", "RA") | ("GLAT", "GLON") => {
+                return Err(format!("latitude on axis 1 ({ctype1}, {ctype2}) is not supported"))
+            }
+            _ => return Err(format!("no celestial WCS (CTYPE1 = '{ctype1}', CTYPE2 = '{ctype2}')")),
+        };
+        if code.is_empty() {
+            return Err(format!("no projection in CTYPE1 = '{ctype1}'"));
+        }
+        if code != code2 {
+            return Err(format!("projections differ on the two axes ({ctype1}, {ctype2})"));
+        }
+        let sip = match suffix.as_str() {
+            "SIP" => Some(Sip::from_header(h).ok_or("CTYPE says SIP but A_ORDER/B_ORDER are missing")?),
+            "" => None,
+            other => return Err(format!("distortion {other} is not supported")),
+        };
+        let crval = [h.get_f64("CRVAL1").unwrap_or(0.0), h.get_f64("CRVAL2").unwrap_or(0.0)];
+        let projection = SphericalProjection::new(&code, crval, h)?;
+        let linear = Linear::from_header(h)?;
+        let plane_rotation = h
+            .get_f64("LONPOLE")
+            .filter(|&p| projection.is_zenithal() && p != 180.0)
+            .map(|p| {
+                let (s, c) = (p - 180.0).to_radians().sin_cos();
+                (c, s)
+            });
+        Ok(Wcs { frame, linear, sip, projection, plane_rotation })
+    }
+
+    /// Pixel scale (degrees per pixel) at the reference point.
+    pub fn pixel_scale_deg(&self) -> f64 {
+        self.linear.pixel_scale_deg()
+    }
+
+    /// Unit vector in the image frame → FITS pixel (1-based), or `None` where the projection
+    /// does not reach.
+    #[inline]
+    pub fn xyz_to_pixel(&self, v: [f64; 3]) -> Option<(f64, f64)> {
+        let (mut x, mut y) = self.projection.project(v)?;
+        if let Some((c, s)) = self.plane_rotation {
+            (x, y) = (c * x - s * y, s * x + c * y);
+        }
+        let (mut u, mut v) = self.linear.inverse(x.to_degrees(), y.to_degrees());
+        if let Some(sip) = &self.sip {
+            (u, v) = sip.inverse(u, v);
+        }
+        Some((u + self.linear.crpix[0], v + self.linear.crpix[1]))
+    }
+
+    /// FITS pixel (1-based) → unit vector in the image frame.
+    pub fn pixel_to_xyz(&self, px: f64, py: f64) -> Option<[f64; 3]> {
+        let (mut u, mut v) = (px - self.linear.crpix[0], py - self.linear.crpix[1]);
+        if let Some(sip) = &self.sip {
+            (u, v) = sip.forward(u, v);
+        }
+        let (xd, yd) = self.linear.forward(u, v);
+        let (mut x, mut y) = (xd.to_radians(), yd.to_radians());
+        if let Some((c, s)) = self.plane_rotation {
+            (x, y) = (c * x + s * y, -s * x + c * y);
+        }
+        self.projection.deproject(x, y)
+    }
+
+    /// FITS pixel → (lon, lat) in degrees, image frame.
+    pub fn pixel_to_world(&self, px: f64, py: f64) -> Option<(f64, f64)> {
+        let (lon, lat) = xyz_to_lonlat(self.pixel_to_xyz(px, py)?);
+        Some((lon.to_degrees(), lat.to_degrees()))
+    }
+
+    /// (lon, lat) in degrees, image frame → FITS pixel.
+    pub fn world_to_pixel(&self, lon: f64, lat: f64) -> Option<(f64, f64)> {
+        self.xyz_to_pixel(lonlat_to_xyz(lon.to_radians(), lat.to_radians()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctype_parsing() {
+        assert_eq!(split_ctype("RA---TAN-SIP"), ("RA".into(), "TAN".into(), "SIP".into()));
+        assert_eq!(split_ctype("GLON-SIN"), ("GLON".into(), "SIN".into(), "".into()));
+        assert_eq!(split_ctype("RA--TAN"), ("RA".into(), "TAN".into(), "".into()));
+    }
+
+    #[test]
+    fn missing_wcs_is_explained() {
+        let err = Wcs::from_header(&Header::from_pairs([("NAXIS", "2")])).unwrap_err();
+        assert!(err.contains("no celestial WCS"), "{err}");
+        let err = Wcs::from_header(&Header::from_pairs([("CTYPE1", "RA---XYZ"), ("CTYPE2", "DEC--XYZ")]))
+            .unwrap_err();
+        assert!(err.contains("XYZ is not supported"), "{err}");
+    }
+}
