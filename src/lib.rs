@@ -4,3 +4,4 @@
 
 pub mod fits;
 pub mod wcs;
+pub mod hips;

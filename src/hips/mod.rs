@@ -1,0 +1,4 @@
+//! The HiPS format: tile paths and pixel layout, properties, Allsky, MOC. Pure functions
+//! and small writers; no build policy.
+
+pub mod layout;
