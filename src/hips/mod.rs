@@ -1,4 +1,8 @@
 //! The HiPS format: tile paths and pixel layout, properties, Allsky, MOC. Pure functions
 //! and small writers; no build policy.
 
+pub mod allsky;
 pub mod layout;
+pub mod moc;
+pub mod pixels;
+pub mod properties;

@@ -1,0 +1,81 @@
+//! `Moc.fits`: the coverage of a HiPS as a MOC (IVOA MOC 2.0, NUNIQ cells), with the `moc` crate.
+
+use std::io::Write;
+
+use moc::moc::range::RangeMOC;
+use moc::moc::{CellHpxMOCIterator, RangeMOCIntoIterator, RangeMOCIterator};
+use moc::qty::Hpx;
+
+use crate::wcs::Frame;
+
+/// A coverage built from HEALPix cells of one depth.
+pub struct Coverage {
+    moc: RangeMOC<u64, Hpx<u64>>,
+}
+
+impl Coverage {
+    pub fn from_cells(depth: u8, cells: impl Iterator<Item = u64>) -> Coverage {
+        Coverage { moc: RangeMOC::from_fixed_depth_cells(depth, cells, None) }
+    }
+
+    pub fn depth(&self) -> u8 {
+        self.moc.depth_max()
+    }
+
+    /// Fraction of the sky covered, 0..1.
+    pub fn sky_fraction(&self) -> f64 {
+        self.moc.coverage_percentage()
+    }
+
+    /// The MOC FITS file as bytes. The crate writes COORDSYS = 'C'; a galactic HiPS's MOC is in
+    /// galactic cells, so that card is rewritten to 'G' (as the reference generator does).
+    pub fn to_fits(&self, frame: Frame) -> Result<Vec<u8>, String> {
+        let mut bytes = Vec::new();
+        (&self.moc)
+            .into_range_moc_iter()
+            .cells()
+            .hpx_cells_to_fits_ivoa(None, None, &mut bytes)
+            .map_err(|e| format!("MOC serialisation: {e}"))?;
+        if frame != Frame::Equatorial {
+            set_coordsys(&mut bytes, frame.moc_coordsys());
+        }
+        Ok(bytes)
+    }
+
+    pub fn write_to(&self, frame: Frame, mut out: impl Write) -> Result<(), String> {
+        out.write_all(&self.to_fits(frame)?).map_err(|e| e.to_string())
+    }
+}
+
+/// Rewrites the value of the `COORDSYS` card in place (headers only: stops at the table's END).
+fn set_coordsys(fits: &mut [u8], letter: char) {
+    let mut ends = 0;
+    for card in fits.chunks_mut(80) {
+        if card.starts_with(b"END ") {
+            ends += 1;
+            if ends == 2 {
+                break;
+            }
+        } else if card.starts_with(b"COORDSYS") && card.len() == 80 {
+            let new = format!("{:<80}", format!("COORDSYS= '{letter}'"));
+            card.copy_from_slice(new.as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_make_a_nuniq_table_with_the_frame() {
+        // Two order-5 cells.
+        let cov = Coverage::from_cells(5, [100u64, 101].into_iter());
+        assert!((cov.sky_fraction() - 2.0 / (12.0 * 1024.0)).abs() < 1e-12);
+        let bytes = cov.to_fits(Frame::Galactic).unwrap();
+        let text = String::from_utf8_lossy(&bytes[..5760]);
+        assert!(text.contains("COORDSYS= 'G'"), "{text}");
+        assert!(text.contains("NUNIQ"));
+        assert_eq!(bytes.len() % 2880, 0);
+    }
+}
