@@ -4,4 +4,5 @@
 
 pub mod fits;
 pub mod wcs;
+pub mod build;
 pub mod hips;

@@ -1,1 +1,243 @@
-fn main() {}
+//! The `hipsforge` command: parses arguments, calls the library, maps errors to exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use hipsforge::build::resample::{Coadd, Interpolation, Sampling};
+use hipsforge::build::{build, BuildOptions};
+use hipsforge::fits::HduSelection;
+use hipsforge::hips::pixels::Reducer;
+use hipsforge::hips::properties::Properties;
+use hipsforge::wcs::Frame;
+
+#[derive(Parser)]
+#[command(name = "hipsforge", version, about = "Build HiPS (HEALPix tile pyramids) from FITS images")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a HiPS from FITS images (files and/or directories, recursed).
+    Build(BuildArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FrameArg {
+    Equatorial,
+    Galactic,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum InterpArg {
+    Bilinear,
+    Nearest,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CoaddArg {
+    Mean,
+    First,
+    Fading,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TreeArg {
+    Mean,
+    Median,
+    First,
+}
+
+#[derive(clap::Args)]
+struct BuildArgs {
+    /// FITS files or directories (searched recursively for .fits/.fit/.fts/.fz, also .gz/.bz2).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output directory of the HiPS.
+    #[arg(long)]
+    out: PathBuf,
+    /// creator_did of the HiPS: ivo://AUTHORITY/P/name.
+    #[arg(long)]
+    id: String,
+    /// Tile formats, comma separated (fits only for now).
+    #[arg(long, default_value = "fits")]
+    format: String,
+    /// Deepest order (default: chosen from the finest input pixel).
+    #[arg(long)]
+    order: Option<u8>,
+    #[arg(long, default_value_t = 0)]
+    min_order: u8,
+    /// Tile width in pixels (a power of two).
+    #[arg(long, default_value_t = 512)]
+    tile_width: usize,
+    #[arg(long, value_enum, default_value = "equatorial")]
+    frame: FrameArg,
+    #[arg(long, value_enum, default_value = "bilinear")]
+    interpolation: InterpArg,
+    /// How overlapping images combine.
+    #[arg(long, value_enum, default_value = "mean")]
+    coadd: CoaddArg,
+    /// How parent tiles are made from their children.
+    #[arg(long, value_enum, default_value = "mean")]
+    tree: TreeArg,
+    /// Pixels to ignore along every input image edge.
+    #[arg(long, default_value_t = 0)]
+    border: usize,
+    /// An input value to treat as blank (besides NaN and BLANK).
+    #[arg(long)]
+    blank: Option<f32>,
+    /// BITPIX of the FITS tiles (integer types are scaled over the input data range).
+    #[arg(long, default_value_t = -32, allow_hyphen_values = true)]
+    bitpix: i32,
+    /// HDUs to use: "first" (first image HDU), "all", or a list like 1,2,3 (0 = primary).
+    #[arg(long, default_value = "first")]
+    hdu: String,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// A survey preset from properties/ (e.g. first, sdss-r, ukidss-las-k).
+    #[arg(long)]
+    preset: Option<String>,
+    /// A properties file whose keywords are merged (obs_title, obs_regime, em_min, ...).
+    #[arg(long = "properties")]
+    properties_file: Vec<PathBuf>,
+    /// One keyword, key=value (repeatable).
+    #[arg(long = "prop", value_name = "KEY=VALUE")]
+    prop: Vec<String>,
+    /// Continue an interrupted build: keep the deepest tiles already written.
+    #[arg(long)]
+    resume: bool,
+    /// Replace a HiPS already in --out.
+    #[arg(long)]
+    force: bool,
+    /// Memory for decoded input images, in MB.
+    #[arg(long, default_value_t = 2048)]
+    cache_mb: usize,
+    /// No progress bar or log lines.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Survey presets shipped with the binary.
+const PRESETS: [(&str, &str); 3] = [
+    ("first", include_str!("../properties/first.properties")),
+    ("sdss-r", include_str!("../properties/sdss-r.properties")),
+    ("ukidss-las-k", include_str!("../properties/ukidss-las-k.properties")),
+];
+
+fn parse_hdus(s: &str) -> Result<HduSelection, String> {
+    match s {
+        "first" => Ok(HduSelection::FirstImage),
+        "all" => Ok(HduSelection::All),
+        list => list
+            .split(',')
+            .map(|n| n.trim().parse::<usize>().map_err(|_| format!("--hdu: {n:?} is not an HDU number")))
+            .collect::<Result<Vec<_>, _>>()
+            .map(HduSelection::List),
+    }
+}
+
+fn user_properties(a: &BuildArgs) -> Result<Properties, String> {
+    let mut p = Properties::default();
+    if let Some(name) = &a.preset {
+        let (_, text) = PRESETS.iter().find(|(n, _)| n == name).ok_or_else(|| {
+            let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
+            format!("--preset {name}: unknown (known: {})", names.join(", "))
+        })?;
+        p.merge(&Properties::parse(text).map_err(|e| format!("preset {name}: {e}"))?);
+    }
+    for file in &a.properties_file {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        p.merge(&Properties::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?);
+    }
+    for kv in &a.prop {
+        let (k, v) = kv.split_once('=').ok_or_else(|| format!("--prop {kv:?}: expected KEY=VALUE"))?;
+        p.set(k.trim(), v.trim());
+    }
+    Ok(p)
+}
+
+fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
+    let formats: Vec<&str> = a.format.split(',').map(str::trim).collect();
+    if let Some(f) = formats.iter().find(|f| **f != "fits") {
+        return Err(format!("--format {f}: only fits tiles are produced so far"));
+    }
+    let mut o = BuildOptions::new(a.inputs.clone(), a.out.clone(), &a.id);
+    o.order = a.order;
+    o.min_order = a.min_order;
+    o.tile_width = a.tile_width;
+    o.frame = match a.frame {
+        FrameArg::Equatorial => Frame::Equatorial,
+        FrameArg::Galactic => Frame::Galactic,
+    };
+    o.sampling = Sampling {
+        interpolation: match a.interpolation {
+            InterpArg::Bilinear => Interpolation::Bilinear,
+            InterpArg::Nearest => Interpolation::Nearest,
+        },
+        coadd: match a.coadd {
+            CoaddArg::Mean => Coadd::Mean,
+            CoaddArg::First => Coadd::First,
+            CoaddArg::Fading => Coadd::Fading,
+        },
+        border: a.border,
+    };
+    o.tree = match a.tree {
+        TreeArg::Mean => Reducer::Mean,
+        TreeArg::Median => Reducer::Median,
+        TreeArg::First => Reducer::First,
+    };
+    o.blank = a.blank;
+    o.bitpix = a.bitpix;
+    o.hdus = parse_hdus(&a.hdu)?;
+    o.properties = user_properties(&a)?;
+    o.resume = a.resume;
+    o.force = a.force;
+    o.cache_bytes = a.cache_mb << 20;
+    o.verbose = !a.quiet;
+    if let Some(n) = a.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .map_err(|e| format!("--threads: {e}"))?;
+    }
+    let r = build(&o).map_err(|e| e.to_string())?;
+    let total: usize = r.tiles_per_order.iter().map(|(_, n)| n).sum();
+    let mpix = r.input_pixels as f64 / 1e6;
+    eprintln!(
+        "built {} at order {}: {} images ({mpix:.1} Mpix), {total} tiles ({}), TILES {:.2} s ({:.0} tiles/s, {:.1} input Mpix/s), total {:.2} s",
+        o.out.display(),
+        r.order,
+        r.images_used,
+        r.tiles_per_order.iter().map(|(k, n)| format!("order {k}: {n}")).collect::<Vec<_>>().join(", "),
+        r.seconds_tiles,
+        r.tiles_per_order[0].1 as f64 / r.seconds_tiles.max(1e-9),
+        mpix / r.seconds_tiles.max(1e-9),
+        r.seconds_total
+    );
+    if !r.read_errors.is_empty() {
+        eprintln!("error: {} input image(s) could not be read; their tiles lack them:", r.read_errors.len());
+        for e in &r.read_errors {
+            eprintln!("  {e}");
+        }
+        return Ok(ExitCode::from(3));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Build(a) => run_build(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
