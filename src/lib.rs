@@ -6,3 +6,4 @@ pub mod fits;
 pub mod wcs;
 pub mod build;
 pub mod hips;
+pub mod tiles;

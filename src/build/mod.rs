@@ -345,6 +345,9 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
 
     // TREE
     let mut tiles_per_order = vec![(order, leaves.len())];
+    if order == ALLSKY_ORDER {
+        write_allsky(o, &leaves, encoding)?;
+    }
     let mut level = leaves;
     for k in (o.min_order..order).rev() {
         let mut parents: Vec<u64> = level.iter().map(|t| t >> 2).collect();

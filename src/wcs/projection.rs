@@ -41,7 +41,10 @@ fn centred<P: CanonicalProjection + Send + Sync + 'static>(
 
 /// The PVi_m values of the latitude axis (`axis` = 2), m = 0..=20.
 fn pv_coefficients(h: &Header, axis: usize) -> Vec<f64> {
-    let mut c: Vec<f64> = (0..=20).map(|m| h.get_f64(&format!("PV{axis}_{m}")).unwrap_or(0.0)).collect();
+    // PROJPm is the pre-standard spelling of PV2_m, still found in WFCAM (UKIDSS) headers.
+    let mut c: Vec<f64> = (0..=20)
+        .map(|m| h.get_f64(&format!("PV{axis}_{m}")).or_else(|| h.get_f64(&format!("PROJP{m}"))).unwrap_or(0.0))
+        .collect();
     while c.len() > 1 && c.last() == Some(&0.0) {
         c.pop();
     }

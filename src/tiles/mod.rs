@@ -1,0 +1,65 @@
+//! Reading a FITS-tile HiPS back: its properties, its tiles, and values at sky positions.
+//! Used by tests today; the server and cutouts build on it.
+
+use std::path::{Path, PathBuf};
+
+use crate::fits::{read_pixels, Header, ImageHdu};
+use crate::hips::layout::{fits_index, split_subindex, tile_path};
+use crate::hips::properties::Properties;
+use crate::wcs::Frame;
+
+/// An on-disk HiPS with FITS tiles.
+#[derive(Debug, Clone)]
+pub struct HipsDir {
+    pub root: PathBuf,
+    pub properties: Properties,
+    pub order: u8,
+    pub width: usize,
+    pub frame: Frame,
+}
+
+impl HipsDir {
+    /// Opens `root`; `Err` says which properties keyword is missing or wrong.
+    pub fn open(root: &Path) -> Result<HipsDir, String> {
+        let path = root.join("properties");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let properties = Properties::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let number = |key: &str| -> Result<u64, String> {
+            properties
+                .get(key)
+                .ok_or_else(|| format!("{}: no {key}", path.display()))?
+                .parse()
+                .map_err(|_| format!("{}: {key} is not a number", path.display()))
+        };
+        let order = number("hips_order")? as u8;
+        let width = properties.get("hips_tile_width").map_or(Ok(512), |_| number("hips_tile_width"))? as usize;
+        let frame = match properties.get("hips_frame").unwrap_or("equatorial") {
+            "galactic" => Frame::Galactic,
+            "equatorial" => Frame::Equatorial,
+            other => return Err(format!("{}: hips_frame {other} is not supported", path.display())),
+        };
+        Ok(HipsDir { root: root.to_path_buf(), properties, order, width, frame })
+    }
+
+    /// The tile in FITS storage layout, or `None` where the HiPS has no tile.
+    pub fn read_tile(&self, order: u8, npix: u64) -> Result<Option<Vec<f32>>, String> {
+        let path = tile_path(&self.root, order, npix, "fits");
+        if !path.exists() {
+            return Ok(None);
+        }
+        let hdu = ImageHdu { path, hdu: 0, header: Header::default(), width: self.width, height: self.width };
+        read_pixels(&hdu).map(Some).map_err(|e| e.to_string())
+    }
+
+    /// Value of the HiPS pixel (at `order`, the tile order) containing (lon, lat) in radians,
+    /// HiPS frame; NaN where there is no data.
+    pub fn value_at(&self, order: u8, lon: f64, lat: f64) -> Result<f32, String> {
+        let bits = self.width.trailing_zeros() as u8;
+        let hash = cdshealpix::nested::hash(order + bits, lon, lat);
+        let tile = hash >> (2 * bits);
+        let (x, y) = split_subindex(hash & ((1u64 << (2 * bits)) - 1));
+        Ok(self
+            .read_tile(order, tile)?
+            .map_or(f32::NAN, |d| d[fits_index(self.width, x as usize, y as usize)]))
+    }
+}
