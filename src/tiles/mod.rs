@@ -50,16 +50,50 @@ impl HipsDir {
         let hdu = ImageHdu { path, hdu: 0, header: Header::default(), width: self.width, height: self.width };
         read_pixels(&hdu).map(Some).map_err(|e| e.to_string())
     }
+}
 
-    /// Value of the HiPS pixel (at `order`, the tile order) containing (lon, lat) in radians,
-    /// HiPS frame; NaN where there is no data.
-    pub fn value_at(&self, order: u8, lon: f64, lat: f64) -> Result<f32, String> {
-        let bits = self.width.trailing_zeros() as u8;
-        let hash = cdshealpix::nested::hash(order + bits, lon, lat);
-        let tile = hash >> (2 * bits);
-        let (x, y) = split_subindex(hash & ((1u64 << (2 * bits)) - 1));
-        Ok(self
-            .read_tile(order, tile)?
-            .map_or(f32::NAN, |d| d[fits_index(self.width, x as usize, y as usize)]))
+/// Reads HiPS pixels by HEALPix index at one order, keeping decoded tiles in memory.
+/// (Unbounded: meant for a region at a time; the shared bounded cache comes with the server.)
+pub struct PixelReader<'a> {
+    hips: &'a HipsDir,
+    order: u8,
+    bits: u8,
+    tiles: std::collections::HashMap<u64, Option<Vec<f32>>>,
+}
+
+impl<'a> PixelReader<'a> {
+    /// Reads at tile order `order` (pixels at order + log2 width).
+    pub fn new(hips: &'a HipsDir, order: u8) -> Self {
+        PixelReader { hips, order, bits: hips.width.trailing_zeros() as u8, tiles: Default::default() }
+    }
+
+    /// HEALPix depth of the pixels read.
+    pub fn depth(&self) -> u8 {
+        self.order + self.bits
+    }
+
+    /// Value of pixel `hash` (nested, at [`Self::depth`]); NaN where there is no data.
+    pub fn pixel(&mut self, hash: u64) -> Result<f32, String> {
+        let tile = hash >> (2 * self.bits);
+        if !self.tiles.contains_key(&tile) {
+            let data = self.hips.read_tile(self.order, tile)?;
+            self.tiles.insert(tile, data);
+        }
+        let (x, y) = split_subindex(hash & ((1u64 << (2 * self.bits)) - 1));
+        Ok(self.tiles[&tile].as_ref().map_or(f32::NAN, |d| d[fits_index(self.hips.width, x as usize, y as usize)]))
+    }
+
+    /// Bilinear interpolation between HiPS pixel centres at (lon, lat) radians, blanks
+    /// left out with the weights renormalised; NaN where all four are blank.
+    pub fn bilinear(&mut self, lon: f64, lat: f64) -> Result<f32, String> {
+        let (mut sum, mut wsum) = (0.0, 0.0);
+        for (hash, w) in cdshealpix::nested::bilinear_interpolation(self.depth(), lon, lat) {
+            let v = self.pixel(hash)?;
+            if !v.is_nan() && w > 0.0 {
+                sum += w * v as f64;
+                wsum += w;
+            }
+        }
+        Ok(if wsum > 0.0 { (sum / wsum) as f32 } else { f32::NAN })
     }
 }

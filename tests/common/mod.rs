@@ -17,3 +17,119 @@ pub fn separation_arcsec(a: (f64, f64), b: (f64, f64)) -> f64 {
     let h = ((b2 - b1) / 2.0).sin().powi(2) + b1.cos() * b2.cos() * ((l2 - l1) / 2.0).sin().powi(2);
     (2.0 * h.sqrt().asin()).to_degrees() * 3600.0
 }
+
+use hipsforge::fits::write::{encode_image, Card, CardValue, Encoding};
+use hipsforge::wcs::frame::{lonlat_to_xyz, xyz_to_lonlat};
+use hipsforge::wcs::Wcs;
+
+/// A Gaussian source on the sky.
+#[derive(Debug, Clone, Copy)]
+pub struct Star {
+    pub ra: f64,
+    pub dec: f64,
+    pub peak: f64,
+    /// Gaussian sigma in arcseconds.
+    pub sigma_arcsec: f64,
+}
+
+/// The sky model shared by all synthetic images: a gentle gradient plus stars. Because it is
+/// defined on the sky, overlapping images agree wherever they overlap.
+pub fn sky_model(ra: f64, dec: f64, stars: &[Star]) -> f64 {
+    let mut v = 100.0 + 20.0 * (ra - 150.0) + 10.0 * (dec - 2.0);
+    for s in stars {
+        let d = separation_arcsec((ra, dec), (s.ra, s.dec));
+        if d < 10.0 * s.sigma_arcsec {
+            v += s.peak * (-(d * d) / (2.0 * s.sigma_arcsec * s.sigma_arcsec)).exp();
+        }
+    }
+    v
+}
+
+/// A TAN image of the sky model: `cd` in degrees per pixel, CRPIX at the image centre.
+pub struct SynthImage {
+    pub width: usize,
+    pub height: usize,
+    pub crval: (f64, f64),
+    pub cd: [[f64; 2]; 2],
+}
+
+impl SynthImage {
+    pub fn cards(&self) -> Vec<Card> {
+        let f = CardValue::Float;
+        vec![
+            Card::new("CTYPE1", CardValue::Str("RA---TAN".into()), ""),
+            Card::new("CTYPE2", CardValue::Str("DEC--TAN".into()), ""),
+            Card::new("CRPIX1", f((self.width as f64 + 1.0) / 2.0), ""),
+            Card::new("CRPIX2", f((self.height as f64 + 1.0) / 2.0), ""),
+            Card::new("CRVAL1", f(self.crval.0), ""),
+            Card::new("CRVAL2", f(self.crval.1), ""),
+            Card::new("CD1_1", f(self.cd[0][0]), ""),
+            Card::new("CD1_2", f(self.cd[0][1]), ""),
+            Card::new("CD2_1", f(self.cd[1][0]), ""),
+            Card::new("CD2_2", f(self.cd[1][1]), ""),
+            Card::new("RADESYS", CardValue::Str("ICRS".into()), ""),
+        ]
+    }
+
+    pub fn wcs(&self) -> Wcs {
+        let header = hipsforge::fits::Header::from_pairs(self.cards().into_iter().map(|c| {
+            let v = match c.value {
+                CardValue::Float(x) => x.to_string(),
+                CardValue::Str(s) => s,
+                CardValue::Int(i) => i.to_string(),
+                CardValue::Bool(b) => b.to_string(),
+            };
+            (c.key, v)
+        }));
+        Wcs::from_header(&header).unwrap()
+    }
+
+    /// Pixel values: the sky model at each pixel centre.
+    pub fn pixels(&self, stars: &[Star]) -> Vec<f32> {
+        let wcs = self.wcs();
+        let mut data = Vec::with_capacity(self.width * self.height);
+        for py in 1..=self.height {
+            for px in 1..=self.width {
+                let (ra, dec) = wcs.pixel_to_world(px as f64, py as f64).unwrap();
+                data.push(sky_model(ra, dec, stars) as f32);
+            }
+        }
+        data
+    }
+
+    pub fn write(&self, path: &std::path::Path, stars: &[Star]) {
+        let bytes = encode_image(self.width, self.height, &self.pixels(stars), Encoding::float32(), &self.cards());
+        std::fs::write(path, bytes).unwrap();
+    }
+}
+
+/// CD matrix for `scale_arcsec` pixels rotated by `angle_deg`, RA increasing to the left.
+pub fn rotated_cd(scale_arcsec: f64, angle_deg: f64) -> [[f64; 2]; 2] {
+    let s = scale_arcsec / 3600.0;
+    let (sn, cs) = angle_deg.to_radians().sin_cos();
+    [[-s * cs, s * sn], [s * sn, s * cs]]
+}
+
+/// Sky position (degrees) at angular offsets east/north (arcsec) from (ra, dec).
+pub fn offset(ra: f64, dec: f64, east_arcsec: f64, north_arcsec: f64) -> (f64, f64) {
+    let v = lonlat_to_xyz(ra.to_radians(), dec.to_radians());
+    let (east, north) = ((east_arcsec / 3600.0).to_radians(), (north_arcsec / 3600.0).to_radians());
+    // Tangent-plane step, good to well under a milliarcsecond for offsets of minutes.
+    let (sr, cr) = ra.to_radians().sin_cos();
+    let (sd, cd) = dec.to_radians().sin_cos();
+    let east_v = [-sr, cr, 0.0];
+    let north_v = [-sd * cr, -sd * sr, cd];
+    let w = [
+        v[0] + east * east_v[0] + north * north_v[0],
+        v[1] + east * east_v[1] + north * north_v[1],
+        v[2] + east * east_v[2] + north * north_v[2],
+    ];
+    let norm = (w[0] * w[0] + w[1] * w[1] + w[2] * w[2]).sqrt();
+    let (lon, lat) = xyz_to_lonlat([w[0] / norm, w[1] / norm, w[2] / norm]);
+    (lon.to_degrees(), lat.to_degrees())
+}
+
+/// Path of the built binary for CLI tests.
+pub fn binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hipsforge"))
+}
