@@ -115,95 +115,122 @@ fn tile_point(layer: &Layer, tile: u64, width: usize, u: f64, v: f64) -> [f64; 3
     lonlat_to_xyz(lon, lat)
 }
 
-/// Sum and weight of the coadd of one tile, in FITS storage layout.
-struct Accumulator {
-    sum: Vec<f64>,
-    weight: Vec<f32>,
+/// How source positions are found for a tile's pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Positions {
+    /// Exact transform on the coarse grid, checked bilinear interpolation inside (the default).
+    Grid,
+    /// Exact transform for every pixel (reference for tests).
+    Exact,
+}
+
+/// Source FITS pixel (1-based) of every pixel of `tile`, in FITS storage layout; NaN where
+/// the projection does not reach or, in `Grid` mode, where a grid cell lies wholly outside
+/// the image.
+pub fn source_positions(order: u8, tile: u64, width: usize, image: &SourceImage, mode: Positions) -> Vec<[f64; 2]> {
+    let layer = nested::get(order);
+    let to_pixel = |v: [f64; 3]| {
+        let v = match &image.to_image_frame {
+            Some(m) => rotate(m, v),
+            None => v,
+        };
+        image.wcs.xyz_to_pixel(v)
+    };
+    let exact_at = |x: usize, y: usize| to_pixel(tile_point(layer, tile, width, x as f64 + 0.5, y as f64 + 0.5));
+    let mut out = vec![[f64::NAN; 2]; width * width];
+    let mut put = |x: usize, y: usize, p: Option<(f64, f64)>| {
+        if let Some((px, py)) = p {
+            out[fits_index(width, x, y)] = [px, py];
+        }
+    };
+    if mode == Positions::Exact {
+        for x in 0..width {
+            for y in 0..width {
+                put(x, y, exact_at(x, y));
+            }
+        }
+        return out;
+    }
+    let step = GRID_STEP.min(width);
+    let cells = width / step;
+    let node_pix: Vec<Option<(f64, f64)>> = (0..=cells)
+        .flat_map(|i| (0..=cells).map(move |j| (i, j)))
+        .map(|(i, j)| to_pixel(tile_point(layer, tile, width, (i * step) as f64, (j * step) as f64)))
+        .collect();
+    let node = |i: usize, j: usize| node_pix[i * (cells + 1) + j];
+    let (w, h) = (image.hdu.width as f64, image.hdu.height as f64);
+    for ci in 0..cells {
+        for cj in 0..cells {
+            let corners = [node(ci, cj), node(ci + 1, cj), node(ci, cj + 1), node(ci + 1, cj + 1)];
+            if corners.iter().all(Option::is_none) {
+                continue;
+            }
+            let pixels = || (ci * step..(ci + 1) * step).flat_map(move |x| (cj * step..(cj + 1) * step).map(move |y| (x, y)));
+            let Some(c) = corners.iter().copied().collect::<Option<Vec<_>>>() else {
+                pixels().for_each(|(x, y)| put(x, y, exact_at(x, y)));
+                continue;
+            };
+            let (min_x, max_x) = c.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+            let (min_y, max_y) = c.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+            // A grid cell this far outside the image has no pixel in it (cells are nearly
+            // parallelograms; the margin covers their curvature).
+            let margin = 0.25 * ((max_x - min_x) + (max_y - min_y)) + 2.0;
+            if max_x < 0.5 - margin || min_x > w + 0.5 + margin || max_y < 0.5 - margin || min_y > h + 0.5 + margin {
+                continue;
+            }
+            let centre = tile_point(layer, tile, width, (ci as f64 + 0.5) * step as f64, (cj as f64 + 0.5) * step as f64);
+            let mean = ((c[0].0 + c[1].0 + c[2].0 + c[3].0) / 4.0, (c[0].1 + c[1].1 + c[2].1 + c[3].1) / 4.0);
+            let smooth = to_pixel(centre).is_some_and(|(ex, ey)| (mean.0 - ex).hypot(mean.1 - ey) <= MAX_GRID_ERROR);
+            if !smooth {
+                pixels().for_each(|(x, y)| put(x, y, exact_at(x, y)));
+                continue;
+            }
+            let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
+            for (x, y) in pixels() {
+                let fu = ((x - ci * step) as f64 + 0.5) / step as f64;
+                let fv = ((y - cj * step) as f64 + 0.5) / step as f64;
+                put(
+                    x,
+                    y,
+                    Some((
+                        lerp(lerp(c[0].0, c[2].0, fv), lerp(c[1].0, c[3].0, fv), fu),
+                        lerp(lerp(c[0].1, c[2].1, fv), lerp(c[1].1, c[3].1, fv), fu),
+                    )),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// Resamples and coadds `sources` (in input order) onto tile `tile` at `order`. Returns the
 /// tile in FITS storage layout, or `None` when no pixel received data.
 pub fn resample_tile(order: u8, tile: u64, width: usize, sources: &[SourcePixels], s: &Sampling) -> Option<Vec<f32>> {
-    let layer = nested::get(order);
-    let step = GRID_STEP.min(width);
-    let cells = width / step;
-    let nodes: Vec<[f64; 3]> = (0..=cells)
-        .flat_map(|i| (0..=cells).map(move |j| (i, j)))
-        .map(|(i, j)| tile_point(layer, tile, width, (i * step) as f64, (j * step) as f64))
-        .collect();
-    let mut acc = Accumulator { sum: vec![0.0; width * width], weight: vec![0.0; width * width] };
+    let n = width * width;
+    let mut sum = vec![0f64; n];
+    let mut weight = vec![0f32; n];
     for src in sources {
-        let to_pixel = |v: [f64; 3]| {
-            let v = match &src.image.to_image_frame {
-                Some(m) => rotate(m, v),
-                None => v,
-            };
-            src.image.wcs.xyz_to_pixel(v)
-        };
-        let node_pix: Vec<Option<(f64, f64)>> = nodes.iter().map(|&v| to_pixel(v)).collect();
-        let node = |i: usize, j: usize| node_pix[i * (cells + 1) + j];
-        let (w, h) = (src.image.hdu.width as f64, src.image.hdu.height as f64);
-        for ci in 0..cells {
-            for cj in 0..cells {
-                let corners = [node(ci, cj), node(ci + 1, cj), node(ci, cj + 1), node(ci + 1, cj + 1)];
-                if corners.iter().all(Option::is_none) {
-                    continue;
+        let positions = source_positions(order, tile, width, src.image, Positions::Grid);
+        for (k, &[px, py]) in positions.iter().enumerate() {
+            if px.is_nan() {
+                continue;
+            }
+            let Some((value, w)) = src.sample(px, py, s) else { continue };
+            if s.coadd == Coadd::First {
+                if weight[k] == 0.0 {
+                    sum[k] = value as f64;
+                    weight[k] = 1.0;
                 }
-                let grid = corners.iter().copied().collect::<Option<Vec<_>>>().and_then(|c| {
-                    let (min_x, max_x) = c.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-                    let (min_y, max_y) = c.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-                    Some((c, (min_x, max_x, min_y, max_y)))
-                });
-                let mut exact = true;
-                if let Some((c, (min_x, max_x, min_y, max_y))) = &grid {
-                    // A grid cell this far outside the image has no pixel in it (cells are
-                    // nearly parallelograms; the margin covers their curvature).
-                    let margin = 0.25 * ((max_x - min_x) + (max_y - min_y)) + 2.0;
-                    if *max_x < 0.5 - margin || *min_x > w + 0.5 + margin || *max_y < 0.5 - margin || *min_y > h + 0.5 + margin {
-                        continue;
-                    }
-                    let centre = tile_point(layer, tile, width, (ci as f64 + 0.5) * step as f64, (cj as f64 + 0.5) * step as f64);
-                    if let Some((ex, ey)) = to_pixel(centre) {
-                        let (ix, iy) = ((c[0].0 + c[1].0 + c[2].0 + c[3].0) / 4.0, (c[0].1 + c[1].1 + c[2].1 + c[3].1) / 4.0);
-                        exact = (ix - ex).hypot(iy - ey) > MAX_GRID_ERROR;
-                    }
-                }
-                for x in ci * step..(ci + 1) * step {
-                    for y in cj * step..(cj + 1) * step {
-                        let pos = if exact {
-                            to_pixel(tile_point(layer, tile, width, x as f64 + 0.5, y as f64 + 0.5))
-                        } else {
-                            let c = &grid.as_ref().expect("grid corners").0;
-                            let fu = (x - ci * step) as f64 / step as f64 + 0.5 / step as f64;
-                            let fv = (y - cj * step) as f64 / step as f64 + 0.5 / step as f64;
-                            let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
-                            Some((
-                                lerp(lerp(c[0].0, c[2].0, fv), lerp(c[1].0, c[3].0, fv), fu),
-                                lerp(lerp(c[0].1, c[2].1, fv), lerp(c[1].1, c[3].1, fv), fu),
-                            ))
-                        };
-                        let Some((px, py)) = pos else { continue };
-                        let Some((value, weight)) = src.sample(px, py, s) else { continue };
-                        let k = fits_index(width, x, y);
-                        if s.coadd == Coadd::First {
-                            if acc.weight[k] == 0.0 {
-                                acc.sum[k] = value as f64;
-                                acc.weight[k] = 1.0;
-                            }
-                        } else {
-                            acc.sum[k] += value as f64 * weight as f64;
-                            acc.weight[k] += weight;
-                        }
-                    }
-                }
+            } else {
+                sum[k] += value as f64 * w as f64;
+                weight[k] += w;
             }
         }
     }
     let mut any = false;
-    let out: Vec<f32> = acc
-        .sum
+    let out = sum
         .iter()
-        .zip(&acc.weight)
+        .zip(&weight)
         .map(|(&s, &w)| {
             if w > 0.0 {
                 any = true;

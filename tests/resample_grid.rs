@@ -1,0 +1,55 @@
+//! The coarse-grid source positions against the exact per-pixel transform, on real headers
+//! of every projection family we read (TAN/CD skew, SIN, ZPN, SIP, AIT all-sky, galactic).
+
+mod common;
+
+use hipsforge::build::index::{auto_order, build_index};
+use hipsforge::build::inputs::{collect_files, discover};
+use hipsforge::build::resample::{source_positions, Positions, MAX_GRID_ERROR};
+use hipsforge::fits::HduSelection;
+use hipsforge::wcs::Frame;
+
+#[test]
+fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
+    let data = common::shared_data();
+    let files: Vec<_> = [
+        "sdss/frame-r-002583-2-0136.fits.bz2",
+        "ukidss/UKIDSS_GCS_K_M1_cutout.fits",
+        "first/FIRST_J001357-091951.fits",
+        "distortion/sip_sample_spitzer.fits",
+        "projections/1904-66_ZPN.fits",
+        "allsky/ROSAT_allsky_AIT.fits",
+        "radio/MAGPIS_G10.5+0.0.fits",
+    ]
+    .iter()
+    .map(|f| data.join(f))
+    .collect();
+    let files = collect_files(&files).unwrap();
+    let found = discover(&files, &HduSelection::FirstImage, Frame::Equatorial);
+    assert_eq!(found.images.len(), 7, "{:?}", found.skipped);
+    let width = 128;
+    let mut worst = 0.0f64;
+    for image in &found.images {
+        let order = auto_order(image.wcs.pixel_scale_deg(), 7, 3).min(10);
+        let index = build_index(std::slice::from_ref(image), order);
+        // A spread of tiles: every k-th of the candidates, at most 8.
+        let tiles: Vec<u64> = index.keys().copied().collect();
+        for &tile in tiles.iter().step_by(tiles.len().div_ceil(8)) {
+            let grid = source_positions(order, tile, width, image, Positions::Grid);
+            let exact = source_positions(order, tile, width, image, Positions::Exact);
+            let (w, h) = (image.hdu.width as f64, image.hdu.height as f64);
+            for (g, e) in grid.iter().zip(&exact) {
+                let inside = e[0] >= 0.5 && e[0] <= w + 0.5 && e[1] >= 0.5 && e[1] <= h + 0.5;
+                if g[0].is_nan() {
+                    assert!(!inside, "{}: tile {tile}: a pixel inside the image was culled", image.label());
+                    continue;
+                }
+                if inside {
+                    worst = worst.max((g[0] - e[0]).hypot(g[1] - e[1]));
+                }
+            }
+        }
+        assert!(worst <= MAX_GRID_ERROR * 1.5, "{}: grid error {worst} px", image.label());
+    }
+    eprintln!("worst grid interpolation error: {worst:.2e} source px");
+}
