@@ -1,0 +1,133 @@
+//! The command line as a user meets it: clear errors with non-zero exits, bad files reported
+//! by name without stopping the others, refusing to clobber, and resuming.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(common::binary()).args(args).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn first_file() -> String {
+    common::shared_data().join("first/FIRST_J001357-091951.fits").display().to_string()
+}
+
+#[test]
+fn bad_arguments_fail_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("h").display().to_string();
+    let cases: [(&[&str], &str); 6] = [
+        (&["build", "/no/such/file.fits", "--out", &out, "--id", "ivo://a/P/b"], "/no/such/file.fits: no such file"),
+        (&["build", &first_file(), "--out", &out, "--id", "nonsense"], "--id must look like"),
+        (&["build", &first_file(), "--out", &out, "--id", "ivo://a/P/b", "--tile-width", "500"], "--tile-width"),
+        (&["build", &first_file(), "--out", &out, "--id", "ivo://a/P/b", "--bitpix", "12"], "--bitpix"),
+        (&["build", &first_file(), "--out", &out, "--id", "ivo://a/P/b", "--order", "25"], "exceeds HEALPix depth 29"),
+        (&["build", &first_file(), "--out", &out, "--id", "ivo://a/P/b", "--format", "gif"], "--format gif"),
+    ];
+    for (args, expected) in cases {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn unusable_and_corrupt_inputs_are_named_and_the_rest_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::write(inputs.join("garbage.fits"), b"this is not FITS at all").unwrap();
+    // A valid FITS image without any WCS.
+    let bytes = hipsforge::fits::write::encode_image(4, 4, &[1.0; 16], hipsforge::fits::write::Encoding::float32(), &[]);
+    std::fs::write(inputs.join("nowcs.fits"), bytes).unwrap();
+    // Only the two bad files: nothing to build, exit 2, both named.
+    let out = dir.path().join("h");
+    let o = run(&["build", inputs.to_str().unwrap(), "--out", out.to_str().unwrap(), "--id", "ivo://a/P/b"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("no usable input image"), "{e}");
+    assert!(e.contains("garbage.fits") && e.contains("nowcs.fits[0]: no celestial WCS"), "{e}");
+    // With a good file beside them: built, and the bad ones still reported.
+    std::fs::copy(first_file(), inputs.join("good.fits")).unwrap();
+    let o = run(&["build", inputs.to_str().unwrap(), "--out", out.to_str().unwrap(), "--id", "ivo://a/P/b", "--force"]);
+    let e = stderr(&o);
+    assert!(o.status.success(), "{e}");
+    assert!(e.contains("skipped") && e.contains("garbage.fits") && e.contains("nowcs.fits"), "{e}");
+    assert!(out.join("properties").is_file());
+}
+
+#[test]
+fn unwritable_output_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let out = blocker.join("hips");
+    let o = run(&["build", &first_file(), "--out", out.to_str().unwrap(), "--id", "ivo://a/P/b"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot create the output directory"), "{}", stderr(&o));
+}
+
+fn tiles(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "fits") {
+                out.push((p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn existing_output_is_protected_and_an_interrupted_build_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("h");
+    let input = common::shared_data().join("first").display().to_string();
+    let args = ["build", &input, "--out", out.to_str().unwrap(), "--id", "ivo://a/P/b", "--tile-width", "64"];
+    assert!(run(&args).status.success());
+    let complete = tiles(&out);
+    assert!(complete.len() > 20);
+
+    let o = run(&args);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--resume") && stderr(&o).contains("--force"), "{}", stderr(&o));
+
+    // Simulate a crash: half the deepest tiles, all parents and the metadata are gone, and a
+    // temporary file was left behind.
+    let deepest = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("Norder")?.parse::<u8>().ok())
+        .max()
+        .unwrap();
+    let mut removed = 0;
+    for (i, (path, _)) in complete.iter().enumerate() {
+        let is_leaf = path.starts_with(&format!("Norder{deepest}/"));
+        if !is_leaf || i % 2 == 0 {
+            std::fs::remove_file(out.join(path)).unwrap();
+            removed += 1;
+        }
+    }
+    assert!(removed > 0);
+    std::fs::remove_file(out.join("properties")).unwrap();
+    let leaf = complete.iter().find(|(p, _)| p.starts_with(&format!("Norder{deepest}/"))).unwrap();
+    std::fs::write(out.join(format!("{}.tmp", leaf.0)), b"partial").unwrap();
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let o = run(&resume);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(tiles(&out), complete, "a resumed build must give the same tiles");
+    assert!(out.join("properties").is_file());
+}
