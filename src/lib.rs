@@ -2,8 +2,8 @@
 //!
 //! Data flows one way: [`fits`] + [`wcs`] → [`build`] → [`hips`] files on disk.
 
-pub mod fits;
-pub mod wcs;
 pub mod build;
+pub mod fits;
 pub mod hips;
 pub mod tiles;
+pub mod wcs;

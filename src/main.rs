@@ -13,7 +13,11 @@ use hipsforge::hips::properties::Properties;
 use hipsforge::wcs::Frame;
 
 #[derive(Parser)]
-#[command(name = "hipsforge", version, about = "Build HiPS (HEALPix tile pyramids) from FITS images")]
+#[command(
+    name = "hipsforge",
+    version,
+    about = "Build HiPS (HEALPix tile pyramids) from FITS images"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -125,7 +129,10 @@ struct BuildArgs {
 const PRESETS: [(&str, &str); 3] = [
     ("first", include_str!("../properties/first.properties")),
     ("sdss-r", include_str!("../properties/sdss-r.properties")),
-    ("ukidss-las-k", include_str!("../properties/ukidss-las-k.properties")),
+    (
+        "ukidss-las-k",
+        include_str!("../properties/ukidss-las-k.properties"),
+    ),
 ];
 
 fn parse_hdus(s: &str) -> Result<HduSelection, String> {
@@ -134,7 +141,11 @@ fn parse_hdus(s: &str) -> Result<HduSelection, String> {
         "all" => Ok(HduSelection::All),
         list => list
             .split(',')
-            .map(|n| n.trim().parse::<usize>().map_err(|_| format!("--hdu: {n:?} is not an HDU number")))
+            .map(|n| {
+                n.trim()
+                    .parse::<usize>()
+                    .map_err(|_| format!("--hdu: {n:?} is not an HDU number"))
+            })
             .collect::<Result<Vec<_>, _>>()
             .map(HduSelection::List),
     }
@@ -154,7 +165,9 @@ fn user_properties(a: &BuildArgs) -> Result<Properties, String> {
         p.merge(&Properties::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?);
     }
     for kv in &a.prop {
-        let (k, v) = kv.split_once('=').ok_or_else(|| format!("--prop {kv:?}: expected KEY=VALUE"))?;
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--prop {kv:?}: expected KEY=VALUE"))?;
         p.set(k.trim(), v.trim());
     }
     Ok(p)
@@ -219,7 +232,10 @@ fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
         r.seconds_total
     );
     if !r.read_errors.is_empty() {
-        eprintln!("error: {} input image(s) could not be read; their tiles lack them:", r.read_errors.len());
+        eprintln!(
+            "error: {} input image(s) could not be read; their tiles lack them:",
+            r.read_errors.len()
+        );
         for e in &r.read_errors {
             eprintln!("  {e}");
         }

@@ -11,7 +11,12 @@ use hipsforge::fits::{read_pixels, HduSelection};
 use hipsforge::tiles::{HipsDir, PixelReader};
 use hipsforge::wcs::frame::{rotate, xyz_to_lonlat};
 
-fn build_set(inputs: &[PathBuf], hdus: HduSelection, out: &Path, configure: impl FnOnce(&mut BuildOptions)) -> HipsDir {
+fn build_set(
+    inputs: &[PathBuf],
+    hdus: HduSelection,
+    out: &Path,
+    configure: impl FnOnce(&mut BuildOptions),
+) -> HipsDir {
     let mut o = BuildOptions::new(inputs.to_vec(), out.to_path_buf(), "ivo://test/P/shared");
     o.hdus = hdus;
     configure(&mut o);
@@ -36,26 +41,41 @@ fn assert_hips_follows_input(hips: &HipsDir, inputs: &[PathBuf], hdus: HduSelect
         for i in 0..12 {
             for j in 0..12 {
                 let (x, y) = (3 + i * (w - 7) / 11, 3 + j * (h - 7) / 11);
-                let neighbours: Vec<f64> =
-                    (y - 1..=y + 1).flat_map(|yy| (x - 1..=x + 1).map(move |xx| (xx, yy))).map(|(xx, yy)| data[yy * w + xx] as f64).collect();
+                let neighbours: Vec<f64> = (y - 1..=y + 1)
+                    .flat_map(|yy| (x - 1..=x + 1).map(move |xx| (xx, yy)))
+                    .map(|(xx, yy)| data[yy * w + xx] as f64)
+                    .collect();
                 if neighbours.iter().any(|v| v.is_nan()) {
                     continue;
                 }
                 // Off-sky pixels (outside an all-sky AIT ellipse) hold values but no sky.
-                let Some(v) = image.wcs.pixel_to_xyz(x as f64 + 1.0, y as f64 + 1.0) else { continue };
+                let Some(v) = image.wcs.pixel_to_xyz(x as f64 + 1.0, y as f64 + 1.0) else {
+                    continue;
+                };
                 let v = match &image.to_image_frame {
-                    Some(m) => rotate(&std::array::from_fn(|a| std::array::from_fn(|b| m[b][a])), v),
+                    Some(m) => rotate(
+                        &std::array::from_fn(|a| std::array::from_fn(|b| m[b][a])),
+                        v,
+                    ),
                     None => v,
                 };
                 let (lon, lat) = xyz_to_lonlat(v);
                 let ours = reader.bilinear(lon, lat).unwrap() as f64;
                 let lo = neighbours.iter().copied().fold(f64::MAX, f64::min) - 1e-3 * spread;
                 let hi = neighbours.iter().copied().fold(f64::MIN, f64::max) + 1e-3 * spread;
-                assert!(ours >= lo && ours <= hi, "{}: pixel ({x}, {y}): HiPS {ours}, input range {lo}..{hi}", image.label());
+                assert!(
+                    ours >= lo && ours <= hi,
+                    "{}: pixel ({x}, {y}): HiPS {ours}, input range {lo}..{hi}",
+                    image.label()
+                );
                 checked += 1;
             }
         }
-        assert!(checked >= 20, "{}: only {checked} points checked", image.label());
+        assert!(
+            checked >= 20,
+            "{}: only {checked} points checked",
+            image.label()
+        );
     }
 }
 
@@ -80,8 +100,13 @@ fn ukidss_zpn_extension() {
 fn sdss_bzip2_frame_with_skewed_cd() {
     let inputs = vec![common::shared_data().join("sdss/frame-g-002583-2-0136.fits.bz2")];
     let dir = tempfile::tempdir().unwrap();
-    let hips = build_set(&inputs, HduSelection::FirstImage, dir.path(), |o| o.tile_width = 256);
-    assert_eq!(hips.order, 12, "0.396″ pixels: order 12 with 256-pixel tiles");
+    let hips = build_set(&inputs, HduSelection::FirstImage, dir.path(), |o| {
+        o.tile_width = 256
+    });
+    assert_eq!(
+        hips.order, 12,
+        "0.396″ pixels: order 12 with 256-pixel tiles"
+    );
     assert_hips_follows_input(&hips, &inputs, HduSelection::FirstImage);
 }
 
@@ -114,11 +139,23 @@ fn tile_compressed_inputs_give_the_same_tiles_as_the_plain_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut tiles = Vec::new();
     for name in ["m13.fits", "m13_rice.fits", "m13_gzip.fits"] {
-        let hips = build_set(&[data.join(name)], HduSelection::FirstImage, &dir.path().join(name), |o| o.tile_width = 64);
+        let hips = build_set(
+            &[data.join(name)],
+            HduSelection::FirstImage,
+            &dir.path().join(name),
+            |o| o.tile_width = 64,
+        );
         let mut reader = PixelReader::new(&hips, hips.order);
         let (lon, lat) = (250.4226f64.to_radians(), 36.4602f64.to_radians());
         let values: Vec<f32> = (0..50)
-            .map(|i| reader.bilinear(lon + (i as f64 - 25.0) * 1e-5, lat + (i as f64 % 7.0 - 3.0) * 1e-5).unwrap())
+            .map(|i| {
+                reader
+                    .bilinear(
+                        lon + (i as f64 - 25.0) * 1e-5,
+                        lat + (i as f64 % 7.0 - 3.0) * 1e-5,
+                    )
+                    .unwrap()
+            })
             .collect();
         assert!(values.iter().all(|v| v.is_finite()));
         tiles.push(values);

@@ -4,8 +4,8 @@
 mod common;
 
 use common::{offset, rotated_cd, sky_model, Star, SynthImage};
-use hipsforge::build::{build, BuildOptions};
 use hipsforge::build::index::cell_size_deg;
+use hipsforge::build::{build, BuildOptions};
 use hipsforge::tiles::{HipsDir, PixelReader};
 use hipsforge::wcs::frame::{lonlat_to_xyz, xyz_to_lonlat};
 
@@ -23,7 +23,12 @@ struct Scene {
 }
 
 fn scene() -> Scene {
-    let a = SynthImage { width: 240, height: 240, crval: CENTRE, cd: rotated_cd(1.0, 0.0) };
+    let a = SynthImage {
+        width: 240,
+        height: 240,
+        crval: CENTRE,
+        cd: rotated_cd(1.0, 0.0),
+    };
     // Second image 180″ east, rotated and skewed (CD1_2 ≠ CD2_1, as in SDSS/UKIDSS headers).
     let b = SynthImage {
         width: 240,
@@ -32,18 +37,33 @@ fn scene() -> Scene {
         cd: [[-2.60e-4, 0.95e-4], [1.10e-4, 2.72e-4]],
     };
     let mut stars = Vec::new();
-    for (i, east) in [-80.0, -30.0, 20.0, 75.0, 90.0, 105.0, 150.0, 200.0, 250.0].iter().enumerate() {
+    for (i, east) in [-80.0, -30.0, 20.0, 75.0, 90.0, 105.0, 150.0, 200.0, 250.0]
+        .iter()
+        .enumerate()
+    {
         let north = [-60.0, 0.0, 50.0][i % 3];
         let (ra, dec) = offset(CENTRE.0, CENTRE.1, *east, north);
-        stars.push(Star { ra, dec, peak: 1000.0, sigma_arcsec: 1.5 });
+        stars.push(Star {
+            ra,
+            dec,
+            peak: 1000.0,
+            sigma_arcsec: 1.5,
+        });
     }
     let images = vec![a, b];
     let inside = |im: &SynthImage, s: &Star| {
         let (px, py) = im.wcs().world_to_pixel(s.ra, s.dec).unwrap();
         px > 15.0 && py > 15.0 && px < im.width as f64 - 15.0 && py < im.height as f64 - 15.0
     };
-    let covered_by = stars.iter().map(|s| images.iter().filter(|im| inside(im, s)).count()).collect();
-    Scene { images, stars, covered_by }
+    let covered_by = stars
+        .iter()
+        .map(|s| images.iter().filter(|im| inside(im, s)).count())
+        .collect();
+    Scene {
+        images,
+        stars,
+        covered_by,
+    }
 }
 
 fn build_scene(dir: &std::path::Path, s: &Scene) -> HipsDir {
@@ -55,14 +75,21 @@ fn build_scene(dir: &std::path::Path, s: &Scene) -> HipsDir {
     let mut o = BuildOptions::new(vec![inputs], dir.join("hips"), "ivo://test/P/synth");
     o.tile_width = 64;
     let report = build(&o).unwrap();
-    assert_eq!(report.order, 12, "1″ pixels need order 12 with 64-pixel tiles (0.8″ HiPS pixels)");
+    assert_eq!(
+        report.order, 12,
+        "1″ pixels need order 12 with 64-pixel tiles (0.8″ HiPS pixels)"
+    );
     HipsDir::open(&dir.join("hips")).unwrap()
 }
 
 #[test]
 fn stars_land_on_their_positions_and_overlaps_do_not_double() {
     let s = scene();
-    assert!(s.covered_by.iter().filter(|&&n| n == 2).count() >= 2, "need stars in the overlap: {:?}", s.covered_by);
+    assert!(
+        s.covered_by.iter().filter(|&&n| n == 2).count() >= 2,
+        "need stars in the overlap: {:?}",
+        s.covered_by
+    );
     assert!(s.covered_by.iter().all(|&n| n >= 1), "{:?}", s.covered_by);
     let dir = tempfile::tempdir().unwrap();
     let hips = build_scene(dir.path(), &s);
@@ -91,15 +118,28 @@ fn stars_land_on_their_positions_and_overlaps_do_not_double() {
             flux += excess * pixel_arcsec * pixel_arcsec;
         }
         let (lon, lat) = xyz_to_lonlat(centroid);
-        let error_px = common::separation_arcsec((lon.to_degrees(), lat.to_degrees()), (star.ra, star.dec)) / pixel_arcsec;
-        assert!(error_px < 0.1, "star at ({}, {}) (in {covered} images) found {error_px:.3} HiPS px away", star.ra, star.dec);
+        let error_px =
+            common::separation_arcsec((lon.to_degrees(), lat.to_degrees()), (star.ra, star.dec))
+                / pixel_arcsec;
+        assert!(
+            error_px < 0.1,
+            "star at ({}, {}) (in {covered} images) found {error_px:.3} HiPS px away",
+            star.ra,
+            star.dec
+        );
         let expected = 2.0 * std::f64::consts::PI * star.sigma_arcsec.powi(2) * star.peak;
         let ratio = flux / expected;
-        assert!((ratio - 1.0).abs() < 0.03, "star in {covered} images: flux ratio {ratio:.4}");
+        assert!(
+            (ratio - 1.0).abs() < 0.03,
+            "star in {covered} images: flux ratio {ratio:.4}"
+        );
         worst_px = worst_px.max(error_px);
         worst_ratio = worst_ratio.max((ratio - 1.0).abs());
     }
-    eprintln!("stars: worst centroid offset {worst_px:.4} HiPS px, worst flux error {:.2} %", worst_ratio * 100.0);
+    eprintln!(
+        "stars: worst centroid offset {worst_px:.4} HiPS px, worst flux error {:.2} %",
+        worst_ratio * 100.0
+    );
 }
 
 #[test]
@@ -118,7 +158,10 @@ fn hips_resampled_back_reproduces_the_input_grid() {
             let ours = reader.bilinear(ra.to_radians(), dec.to_radians()).unwrap() as f64;
             let truth = input[(py - 1) * image.width + px - 1] as f64;
             let diff = ours - truth;
-            let near_star = s.stars.iter().any(|st| common::separation_arcsec((ra, dec), (st.ra, st.dec)) < 8.0);
+            let near_star = s
+                .stars
+                .iter()
+                .any(|st| common::separation_arcsec((ra, dec), (st.ra, st.dec)) < 8.0);
             if !near_star {
                 worst_background = worst_background.max(diff.abs());
             }
@@ -128,7 +171,10 @@ fn hips_resampled_back_reproduces_the_input_grid() {
     }
     let rms = (sum_sq / n as f64).sqrt();
     // Background: a 20/deg gradient, so two interpolations leave ~1e-3 at most.
-    assert!(worst_background < 0.01, "background differs by up to {worst_background}");
+    assert!(
+        worst_background < 0.01,
+        "background differs by up to {worst_background}"
+    );
     // Stars (σ = 1.5 px, peak 1000) go through two bilinear resamplings: the RMS over the whole
     // image stays below 0.5 % of the peak.
     assert!(rms < 5.0, "round-trip RMS {rms}");

@@ -15,7 +15,10 @@ fn stderr(o: &Output) -> String {
 }
 
 fn first_file() -> String {
-    common::shared_data().join("first/FIRST_J001357-091951.fits").display().to_string()
+    common::shared_data()
+        .join("first/FIRST_J001357-091951.fits")
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -23,12 +26,73 @@ fn bad_arguments_fail_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("h").display().to_string();
     let cases: [(&[&str], &str); 6] = [
-        (&["build", "/no/such/file.fits", "--out", &out, "--id", "ivo://a/P/b"], "/no/such/file.fits: no such file"),
-        (&["build", &first_file(), "--out", &out, "--id", "nonsense"], "--id must look like"),
-        (&["build", &first_file(), "--out", &out, "--id", "ivo://a/P/b", "--tile-width", "500"], "--tile-width"),
-        (&["build", &first_file(), "--out", &out, "--id", "ivo://a/P/b", "--bitpix", "12"], "--bitpix"),
-        (&["build", &first_file(), "--out", &out, "--id", "ivo://a/P/b", "--order", "25"], "exceeds HEALPix depth 29"),
-        (&["build", &first_file(), "--out", &out, "--id", "ivo://a/P/b", "--format", "gif"], "--format gif"),
+        (
+            &[
+                "build",
+                "/no/such/file.fits",
+                "--out",
+                &out,
+                "--id",
+                "ivo://a/P/b",
+            ],
+            "/no/such/file.fits: no such file",
+        ),
+        (
+            &["build", &first_file(), "--out", &out, "--id", "nonsense"],
+            "--id must look like",
+        ),
+        (
+            &[
+                "build",
+                &first_file(),
+                "--out",
+                &out,
+                "--id",
+                "ivo://a/P/b",
+                "--tile-width",
+                "500",
+            ],
+            "--tile-width",
+        ),
+        (
+            &[
+                "build",
+                &first_file(),
+                "--out",
+                &out,
+                "--id",
+                "ivo://a/P/b",
+                "--bitpix",
+                "12",
+            ],
+            "--bitpix",
+        ),
+        (
+            &[
+                "build",
+                &first_file(),
+                "--out",
+                &out,
+                "--id",
+                "ivo://a/P/b",
+                "--order",
+                "25",
+            ],
+            "exceeds HEALPix depth 29",
+        ),
+        (
+            &[
+                "build",
+                &first_file(),
+                "--out",
+                &out,
+                "--id",
+                "ivo://a/P/b",
+                "--format",
+                "gif",
+            ],
+            "--format gif",
+        ),
     ];
     for (args, expected) in cases {
         let o = run(args);
@@ -45,21 +109,48 @@ fn unusable_and_corrupt_inputs_are_named_and_the_rest_is_built() {
     std::fs::create_dir(&inputs).unwrap();
     std::fs::write(inputs.join("garbage.fits"), b"this is not FITS at all").unwrap();
     // A valid FITS image without any WCS.
-    let bytes = hipsforge::fits::write::encode_image(4, 4, &[1.0; 16], hipsforge::fits::write::Encoding::float32(), &[]);
+    let bytes = hipsforge::fits::write::encode_image(
+        4,
+        4,
+        &[1.0; 16],
+        hipsforge::fits::write::Encoding::float32(),
+        &[],
+    );
     std::fs::write(inputs.join("nowcs.fits"), bytes).unwrap();
     // Only the two bad files: nothing to build, exit 2, both named.
     let out = dir.path().join("h");
-    let o = run(&["build", inputs.to_str().unwrap(), "--out", out.to_str().unwrap(), "--id", "ivo://a/P/b"]);
+    let o = run(&[
+        "build",
+        inputs.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--id",
+        "ivo://a/P/b",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains("no usable input image"), "{e}");
-    assert!(e.contains("garbage.fits") && e.contains("nowcs.fits[0]: no celestial WCS"), "{e}");
+    assert!(
+        e.contains("garbage.fits") && e.contains("nowcs.fits[0]: no celestial WCS"),
+        "{e}"
+    );
     // With a good file beside them: built, and the bad ones still reported.
     std::fs::copy(first_file(), inputs.join("good.fits")).unwrap();
-    let o = run(&["build", inputs.to_str().unwrap(), "--out", out.to_str().unwrap(), "--id", "ivo://a/P/b", "--force"]);
+    let o = run(&[
+        "build",
+        inputs.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--id",
+        "ivo://a/P/b",
+        "--force",
+    ]);
     let e = stderr(&o);
     assert!(o.status.success(), "{e}");
-    assert!(e.contains("skipped") && e.contains("garbage.fits") && e.contains("nowcs.fits"), "{e}");
+    assert!(
+        e.contains("skipped") && e.contains("garbage.fits") && e.contains("nowcs.fits"),
+        "{e}"
+    );
     assert!(out.join("properties").is_file());
 }
 
@@ -69,9 +160,20 @@ fn unwritable_output_is_an_error() {
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"x").unwrap();
     let out = blocker.join("hips");
-    let o = run(&["build", &first_file(), "--out", out.to_str().unwrap(), "--id", "ivo://a/P/b"]);
+    let o = run(&[
+        "build",
+        &first_file(),
+        "--out",
+        out.to_str().unwrap(),
+        "--id",
+        "ivo://a/P/b",
+    ]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("cannot create the output directory"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot create the output directory"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 fn tiles(root: &Path) -> Vec<(String, Vec<u8>)> {
@@ -83,7 +185,10 @@ fn tiles(root: &Path) -> Vec<(String, Vec<u8>)> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "fits") {
-                out.push((p.strip_prefix(root).unwrap().display().to_string(), std::fs::read(&p).unwrap()));
+                out.push((
+                    p.strip_prefix(root).unwrap().display().to_string(),
+                    std::fs::read(&p).unwrap(),
+                ));
             }
         }
     }
@@ -96,20 +201,40 @@ fn existing_output_is_protected_and_an_interrupted_build_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("h");
     let input = common::shared_data().join("first").display().to_string();
-    let args = ["build", &input, "--out", out.to_str().unwrap(), "--id", "ivo://a/P/b", "--tile-width", "64"];
+    let args = [
+        "build",
+        &input,
+        "--out",
+        out.to_str().unwrap(),
+        "--id",
+        "ivo://a/P/b",
+        "--tile-width",
+        "64",
+    ];
     assert!(run(&args).status.success());
     let complete = tiles(&out);
     assert!(complete.len() > 20);
 
     let o = run(&args);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("--resume") && stderr(&o).contains("--force"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--resume") && stderr(&o).contains("--force"),
+        "{}",
+        stderr(&o)
+    );
 
     // Simulate a crash: half the deepest tiles, all parents and the metadata are gone, and a
     // temporary file was left behind.
     let deepest = std::fs::read_dir(&out)
         .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("Norder")?.parse::<u8>().ok())
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_prefix("Norder")?
+                .parse::<u8>()
+                .ok()
+        })
         .max()
         .unwrap();
     let mut removed = 0;
@@ -122,12 +247,19 @@ fn existing_output_is_protected_and_an_interrupted_build_resumes() {
     }
     assert!(removed > 0);
     std::fs::remove_file(out.join("properties")).unwrap();
-    let leaf = complete.iter().find(|(p, _)| p.starts_with(&format!("Norder{deepest}/"))).unwrap();
+    let leaf = complete
+        .iter()
+        .find(|(p, _)| p.starts_with(&format!("Norder{deepest}/")))
+        .unwrap();
     std::fs::write(out.join(format!("{}.tmp", leaf.0)), b"partial").unwrap();
     let mut resume = args.to_vec();
     resume.push("--resume");
     let o = run(&resume);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(tiles(&out), complete, "a resumed build must give the same tiles");
+    assert_eq!(
+        tiles(&out),
+        complete,
+        "a resumed build must give the same tiles"
+    );
     assert!(out.join("properties").is_file());
 }

@@ -41,7 +41,11 @@ fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
             for (g, e) in grid.iter().zip(&exact) {
                 let inside = e[0] >= 0.5 && e[0] <= w + 0.5 && e[1] >= 0.5 && e[1] <= h + 0.5;
                 if g[0].is_nan() {
-                    assert!(!inside, "{}: tile {tile}: a pixel inside the image was culled", image.label());
+                    assert!(
+                        !inside,
+                        "{}: tile {tile}: a pixel inside the image was culled",
+                        image.label()
+                    );
                     continue;
                 }
                 if inside {
@@ -49,7 +53,11 @@ fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
                 }
             }
         }
-        assert!(worst <= MAX_GRID_ERROR * 1.5, "{}: grid error {worst} px", image.label());
+        assert!(
+            worst <= MAX_GRID_ERROR * 1.5,
+            "{}: grid error {worst} px",
+            image.label()
+        );
     }
     eprintln!("worst grid interpolation error: {worst:.2e} source px");
 }

@@ -3,12 +3,14 @@
 
 mod common;
 
-use hipsforge::hips::layout::{pixel_nested_index, tile_wcs_cards};
 use hipsforge::fits::write::CardValue;
+use hipsforge::hips::layout::{pixel_nested_index, tile_wcs_cards};
 use hipsforge::wcs::Frame;
 
 fn load(name: &str) -> serde_json::Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -17,16 +19,30 @@ fn tile_pixels_are_the_reference_healpix_cells() {
     let reference = load("tile_layout_reference.json");
     let mut checked = 0;
     for tile in reference["tiles"].as_array().unwrap() {
-        let (k, n, w) = (tile["k"].as_u64().unwrap() as u8, tile["n"].as_u64().unwrap(), tile["W"].as_u64().unwrap());
+        let (k, n, w) = (
+            tile["k"].as_u64().unwrap() as u8,
+            tile["n"].as_u64().unwrap(),
+            tile["W"].as_u64().unwrap(),
+        );
         let order = tile["order"].as_u64().unwrap() as u8;
         for p in tile["pixels"].as_array().unwrap() {
-            let (col, row) = (p["col"].as_u64().unwrap() as usize, p["row"].as_u64().unwrap() as usize);
+            let (col, row) = (
+                p["col"].as_u64().unwrap() as usize,
+                p["row"].as_u64().unwrap() as usize,
+            );
             let nested = pixel_nested_index(n, w as usize, col, row);
-            assert_eq!(nested, p["nested"].as_u64().unwrap(), "tile {k}/{n} pixel ({col}, {row})");
+            assert_eq!(
+                nested,
+                p["nested"].as_u64().unwrap(),
+                "tile {k}/{n} pixel ({col}, {row})"
+            );
             let (lon, lat) = cdshealpix::nested::center(order, nested);
             let err = common::separation_arcsec(
                 (lon.to_degrees(), lat.to_degrees()),
-                (p["ra_deg"].as_f64().unwrap(), p["dec_deg"].as_f64().unwrap()),
+                (
+                    p["ra_deg"].as_f64().unwrap(),
+                    p["dec_deg"].as_f64().unwrap(),
+                ),
             );
             assert!(err < 1e-6, "centre of {nested} off by {err}″");
             checked += 1;
@@ -39,10 +55,17 @@ fn tile_pixels_are_the_reference_healpix_cells() {
 fn cdshealpix_hashes_agree_with_astropy_healpix() {
     let reference = load("tile_layout_reference.json");
     for p in reference["hash_points"].as_array().unwrap() {
-        let (lon, lat) = (p["lon_deg"].as_f64().unwrap().to_radians(), p["lat_deg"].as_f64().unwrap().to_radians());
+        let (lon, lat) = (
+            p["lon_deg"].as_f64().unwrap().to_radians(),
+            p["lat_deg"].as_f64().unwrap().to_radians(),
+        );
         for (depth, expected) in p["nested"].as_object().unwrap() {
             let depth: u8 = depth.parse().unwrap();
-            assert_eq!(cdshealpix::nested::hash(depth, lon, lat), expected.as_u64().unwrap(), "{p}");
+            assert_eq!(
+                cdshealpix::nested::hash(depth, lon, lat),
+                expected.as_u64().unwrap(),
+                "{p}"
+            );
         }
     }
 }
@@ -51,12 +74,21 @@ fn cdshealpix_hashes_agree_with_astropy_healpix() {
 fn tile_wcs_matches_astropy_headers_and_cell_centres() {
     let reference = load("hpx_wcs_reference.json");
     for tile in reference["tiles"].as_array().unwrap() {
-        let (k, n, w) = (tile["k"].as_u64().unwrap() as u8, tile["n"].as_u64().unwrap(), tile["W"].as_u64().unwrap() as usize);
+        let (k, n, w) = (
+            tile["k"].as_u64().unwrap() as u8,
+            tile["n"].as_u64().unwrap(),
+            tile["W"].as_u64().unwrap() as usize,
+        );
         let cards = tile_wcs_cards(k, n, w, Frame::Equatorial);
         for (key, value) in tile["header"].as_object().unwrap() {
-            let Some(card) = cards.iter().find(|c| c.key == *key) else { continue };
+            let Some(card) = cards.iter().find(|c| c.key == *key) else {
+                continue;
+            };
             match (&card.value, value) {
-                (CardValue::Float(f), v) => assert!((f - v.as_f64().unwrap()).abs() < 1e-9, "{k}/{n} {key}: {f} vs {v}"),
+                (CardValue::Float(f), v) => assert!(
+                    (f - v.as_f64().unwrap()).abs() < 1e-9,
+                    "{k}/{n} {key}: {f} vs {v}"
+                ),
                 (CardValue::Int(i), v) => assert_eq!(*i, v.as_i64().unwrap(), "{key}"),
                 (CardValue::Str(s), v) => assert_eq!(s, v.as_str().unwrap(), "{key}"),
                 _ => {}

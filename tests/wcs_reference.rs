@@ -16,7 +16,8 @@ fn every_shared_hdu_matches_astropy_both_ways() {
     for case in reference["cases"].as_array().unwrap() {
         let file = case["file"].as_str().unwrap();
         let hdu = case["hdu"].as_u64().unwrap() as usize;
-        let (images, _) = list_image_hdus(&data.join(file), &HduSelection::List(vec![hdu])).unwrap();
+        let (images, _) =
+            list_image_hdus(&data.join(file), &HduSelection::List(vec![hdu])).unwrap();
         let wcs = Wcs::from_header(&images[0].header).unwrap_or_else(|e| panic!("{file}: {e}"));
         let tolerance = if file.contains("ZPN") { 0.05 } else { 0.01 };
         for p in case["points"].as_array().unwrap() {
@@ -34,12 +35,20 @@ fn every_shared_hdu_matches_astropy_both_ways() {
                 }
                 continue;
             };
-            let ours = wcs.pixel_to_world(x, y).unwrap_or_else(|| panic!("{file}: ({x}, {y}) not projected"));
+            let ours = wcs
+                .pixel_to_world(x, y)
+                .unwrap_or_else(|| panic!("{file}: ({x}, {y}) not projected"));
             let err = common::separation_arcsec(ours, (lon, lat));
-            assert!(err < tolerance, "{file}: pixel ({x}, {y}) → {ours:?}, astropy ({lon}, {lat}): {err}″");
+            assert!(
+                err < tolerance,
+                "{file}: pixel ({x}, {y}) → {ours:?}, astropy ({lon}, {lat}): {err}″"
+            );
             let (bx, by) = wcs.world_to_pixel(lon, lat).unwrap();
             let perr = (bx - x).hypot(by - y);
-            assert!(perr < 1e-4, "{file}: sky ({lon}, {lat}) → ({bx}, {by}), expected ({x}, {y}): {perr} px");
+            assert!(
+                perr < 1e-4,
+                "{file}: sky ({lon}, {lat}) → ({bx}, {by}), expected ({x}, {y}): {perr} px"
+            );
             checked += 1;
         }
     }

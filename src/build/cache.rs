@@ -27,7 +27,12 @@ struct CacheState {
 
 impl<'a> ImageCache<'a> {
     pub fn new(images: &'a [SourceImage], blank: Option<f32>, budget_bytes: usize) -> Self {
-        ImageCache { images, blank, budget_bytes, state: Mutex::new(CacheState::default()) }
+        ImageCache {
+            images,
+            blank,
+            budget_bytes,
+            state: Mutex::new(CacheState::default()),
+        }
     }
 
     fn bytes_of(&self, i: u32) -> usize {
@@ -40,7 +45,10 @@ impl<'a> ImageCache<'a> {
             let mut state = self.state.lock().expect("cache lock");
             state.clock += 1;
             let now = state.clock;
-            let slot = state.slots.entry(i).or_insert_with(|| (Arc::new(OnceLock::new()), now));
+            let slot = state
+                .slots
+                .entry(i)
+                .or_insert_with(|| (Arc::new(OnceLock::new()), now));
             slot.1 = now;
             let slot = slot.0.clone();
             self.evict(&mut state, i);
@@ -53,7 +61,9 @@ impl<'a> ImageCache<'a> {
         let image = &self.images[i as usize];
         let mut data = read_pixels(&image.hdu).map_err(|e| e.to_string())?;
         if let Some(b) = self.blank {
-            data.iter_mut().filter(|v| **v == b).for_each(|v| *v = f32::NAN);
+            data.iter_mut()
+                .filter(|v| **v == b)
+                .for_each(|v| *v = f32::NAN);
         }
         Ok(Arc::new(data))
     }

@@ -10,13 +10,17 @@ use crate::wcs::frame::{rotate, xyz_to_lonlat};
 
 /// Angular size (degrees) of a HEALPix cell at `depth`: the square root of its area.
 pub fn cell_size_deg(depth: u8) -> f64 {
-    (4.0 * std::f64::consts::PI / (12.0 * 4f64.powi(depth as i32))).sqrt().to_degrees()
+    (4.0 * std::f64::consts::PI / (12.0 * 4f64.powi(depth as i32)))
+        .sqrt()
+        .to_degrees()
 }
 
 /// The shallowest tile order (≥ `min`) whose HiPS pixels are not coarser than `pixel_deg`.
 pub fn auto_order(pixel_deg: f64, tile_width_bits: u8, min: u8) -> u8 {
     let max = 29 - tile_width_bits;
-    (min..=max).find(|&k| cell_size_deg(k + tile_width_bits) <= pixel_deg).unwrap_or(max)
+    (min..=max)
+        .find(|&k| cell_size_deg(k + tile_width_bits) <= pixel_deg)
+        .unwrap_or(max)
 }
 
 /// Tile → the images (indices into the input list, in input order) that may cover it.
@@ -38,7 +42,9 @@ pub fn tiles_of_image(image: &SourceImage, order: u8) -> BTreeSet<u64> {
     let ys = samples(h);
     for px in samples(w) {
         for &py in &ys {
-            let Some(v) = image.wcs.pixel_to_xyz(px, py) else { continue };
+            let Some(v) = image.wcs.pixel_to_xyz(px, py) else {
+                continue;
+            };
             // Image frame → HiPS frame is the transpose of the HiPS → image rotation.
             let v = match &image.to_image_frame {
                 Some(m) => rotate(&transpose(m), v),
@@ -62,7 +68,10 @@ fn transpose(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
 /// The index of all images at `order`.
 pub fn build_index(images: &[SourceImage], order: u8) -> TileIndex {
     use rayon::prelude::*;
-    let per_image: Vec<BTreeSet<u64>> = images.par_iter().map(|im| tiles_of_image(im, order)).collect();
+    let per_image: Vec<BTreeSet<u64>> = images
+        .par_iter()
+        .map(|im| tiles_of_image(im, order))
+        .collect();
     let mut index = TileIndex::new();
     for (i, tiles) in per_image.into_iter().enumerate() {
         for t in tiles {

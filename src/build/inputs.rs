@@ -34,11 +34,24 @@ pub struct Inputs {
     pub skipped: Vec<String>,
 }
 
-const FITS_SUFFIXES: [&str; 10] =
-    [".fits", ".fit", ".fts", ".fz", ".fits.gz", ".fit.gz", ".fts.gz", ".fits.bz2", ".fit.bz2", ".fits.fz"];
+const FITS_SUFFIXES: [&str; 10] = [
+    ".fits",
+    ".fit",
+    ".fts",
+    ".fz",
+    ".fits.gz",
+    ".fit.gz",
+    ".fts.gz",
+    ".fits.bz2",
+    ".fit.bz2",
+    ".fits.fz",
+];
 
 fn looks_like_fits(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
     FITS_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
@@ -59,7 +72,9 @@ pub fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -84,17 +99,30 @@ pub fn discover(files: &[PathBuf], selection: &HduSelection, hips_frame: Frame) 
         };
         for s in skipped {
             if *selection != HduSelection::FirstImage || hdus.is_empty() {
-                found.skipped.push(format!("{}[{}]: {}", file.display(), s.hdu, s.reason));
+                found
+                    .skipped
+                    .push(format!("{}[{}]: {}", file.display(), s.hdu, s.reason));
             }
         }
-        if hdus.is_empty() && !found.skipped.iter().any(|s| s.starts_with(&file.display().to_string())) {
-            found.skipped.push(format!("{}: no image HDU", file.display()));
+        if hdus.is_empty()
+            && !found
+                .skipped
+                .iter()
+                .any(|s| s.starts_with(&file.display().to_string()))
+        {
+            found
+                .skipped
+                .push(format!("{}: no image HDU", file.display()));
         }
         for hdu in hdus {
             match Wcs::from_header(&hdu.header) {
                 Ok(wcs) => {
                     let to_image_frame = rotation(hips_frame, wcs.frame);
-                    found.images.push(SourceImage { hdu, wcs, to_image_frame });
+                    found.images.push(SourceImage {
+                        hdu,
+                        wcs,
+                        to_image_frame,
+                    });
                 }
                 Err(reason) => found.skipped.push(format!("{}: {reason}", hdu.label())),
             }

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod index;
 pub mod inputs;
+pub mod pyramid;
 pub mod resample;
 
 use std::path::{Path, PathBuf};
@@ -19,14 +20,15 @@ use crate::fits::{read_pixels, HduSelection, Header, ImageHdu};
 use crate::hips::allsky::{self, ALLSKY_ORDER};
 use crate::hips::layout::{split_subindex, tile_path, tile_wcs_cards};
 use crate::hips::moc::Coverage;
-use crate::hips::pixels::{child_origin, paste, shrink, Reducer};
+use crate::hips::pixels::Reducer;
 use crate::hips::properties::Properties;
 use crate::wcs::frame::{rotate, xyz_to_lonlat};
 use crate::wcs::Frame;
 use cache::ImageCache;
 use index::{auto_order, build_index, cell_size_deg};
 use inputs::{collect_files, discover, SourceImage};
-use resample::{resample_tile, Coadd, Interpolation, Sampling, SourcePixels};
+use pyramid::Pyramid;
+use resample::{Coadd, Interpolation, Sampling};
 
 /// Everything `hipsforge build` can be told.
 #[derive(Debug, Clone)]
@@ -105,7 +107,10 @@ pub enum BuildError {
 }
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> BuildError {
-    BuildError::Output { path: path.to_path_buf(), message: e.to_string() }
+    BuildError::Output {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    }
 }
 
 /// Writes `bytes` to `path` through a temporary sibling and a rename, so a crash never
@@ -123,29 +128,50 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
 
 /// Reads back a tile written by this build (any BITPIX; blanks as NaN).
 fn read_tile(path: &Path, width: usize) -> Result<Vec<f32>, BuildError> {
-    let hdu = ImageHdu { path: path.to_path_buf(), hdu: 0, header: Header::default(), width, height: width };
+    let hdu = ImageHdu {
+        path: path.to_path_buf(),
+        hdu: 0,
+        header: Header::default(),
+        width,
+        height: width,
+    };
     read_pixels(&hdu).map_err(|e| out_err(path, e))
 }
 
 fn check_options(o: &BuildOptions) -> Result<u8, BuildError> {
     let bad = |m: String| Err(BuildError::Options(m));
     if !o.tile_width.is_power_of_two() || !(8..=4096).contains(&o.tile_width) {
-        return bad(format!("--tile-width must be a power of two from 8 to 4096, not {}", o.tile_width));
+        return bad(format!(
+            "--tile-width must be a power of two from 8 to 4096, not {}",
+            o.tile_width
+        ));
     }
     let did = o.creator_did.strip_prefix("ivo://").unwrap_or("");
     if did.is_empty() || !did.contains('/') {
-        return bad(format!("--id must look like ivo://AUTHORITY/P/name, not {:?}", o.creator_did));
+        return bad(format!(
+            "--id must look like ivo://AUTHORITY/P/name, not {:?}",
+            o.creator_did
+        ));
     }
     if PixelType::from_bitpix(o.bitpix).is_none() {
-        return bad(format!("--bitpix must be one of 8, 16, 32, 64, -32, -64, not {}", o.bitpix));
+        return bad(format!(
+            "--bitpix must be one of 8, 16, 32, 64, -32, -64, not {}",
+            o.bitpix
+        ));
     }
     let width_bits = o.tile_width.trailing_zeros() as u8;
     if let Some(order) = o.order {
         if order + width_bits > 29 {
-            return bad(format!("--order {order} with {}-pixel tiles exceeds HEALPix depth 29", o.tile_width));
+            return bad(format!(
+                "--order {order} with {}-pixel tiles exceeds HEALPix depth 29",
+                o.tile_width
+            ));
         }
         if order < o.min_order {
-            return bad(format!("--min-order {} is above --order {order}", o.min_order));
+            return bad(format!(
+                "--min-order {} is above --order {order}",
+                o.min_order
+            ));
         }
     }
     Ok(width_bits)
@@ -154,7 +180,8 @@ fn check_options(o: &BuildOptions) -> Result<u8, BuildError> {
 /// Prepares `out`: refuses to mix with an existing HiPS unless resuming or forced.
 fn prepare_output(o: &BuildOptions) -> Result<(), BuildError> {
     let out = &o.out;
-    std::fs::create_dir_all(out).map_err(|e| out_err(out, format!("cannot create the output directory: {e}")))?;
+    std::fs::create_dir_all(out)
+        .map_err(|e| out_err(out, format!("cannot create the output directory: {e}")))?;
     let existing: Vec<PathBuf> = std::fs::read_dir(out)
         .map_err(|e| out_err(out, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -168,7 +195,11 @@ fn prepare_output(o: &BuildOptions) -> Result<(), BuildError> {
             return Err(out_err(out, "already holds a HiPS; pass --resume to continue an interrupted build or --force to replace it"));
         }
         for p in existing {
-            let r = if p.is_dir() { std::fs::remove_dir_all(&p) } else { std::fs::remove_file(&p) };
+            let r = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
             r.map_err(|e| out_err(&p, e))?;
         }
     }
@@ -190,9 +221,11 @@ fn progress(o: &BuildOptions, len: usize, what: &str) -> indicatif::ProgressBar 
     }
     let bar = indicatif::ProgressBar::new(len as u64);
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{prefix:>6} [{bar:40}] {pos}/{len} tiles {per_sec} eta {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
+        indicatif::ProgressStyle::with_template(
+            "{prefix:>6} [{bar:40}] {pos}/{len} tiles {per_sec} eta {eta}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
     );
     bar.set_prefix(what.to_string());
     bar
@@ -205,7 +238,11 @@ fn tile_cards(order: u8, npix: u64, width: usize, frame: Frame) -> Vec<Card> {
         Card::new("NPIX", CardValue::Int(npix as i64), "HEALPix nested index"),
     ];
     cards.extend(tile_wcs_cards(order, npix, width, frame));
-    cards.push(Card::new("ORIGIN", CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))), ""));
+    cards.push(Card::new(
+        "ORIGIN",
+        CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))),
+        "",
+    ));
     cards
 }
 
@@ -224,7 +261,9 @@ fn coverage_cells(tile: u64, data: &[f32], width: usize, delta: u8) -> Vec<u64> 
         let (x0, y0) = (bx as usize * b, by as usize * b);
         let any = (x0..x0 + b).any(|x| {
             let row = width - 1 - x;
-            data[row * width + y0..row * width + y0 + b].iter().any(|v| !v.is_nan())
+            data[row * width + y0..row * width + y0 + b]
+                .iter()
+                .any(|v| !v.is_nan())
         });
         if any {
             cells.push((tile << (2 * delta)) | s);
@@ -234,10 +273,12 @@ fn coverage_cells(tile: u64, data: &[f32], width: usize, delta: u8) -> Vec<u64> 
 }
 
 fn finite_range(data: &[f32]) -> Option<(f32, f32)> {
-    data.iter().filter(|v| v.is_finite()).fold(None, |acc, &v| match acc {
-        None => Some((v, v)),
-        Some((a, b)) => Some((a.min(v), b.max(v))),
-    })
+    data.iter()
+        .filter(|v| v.is_finite())
+        .fold(None, |acc, &v| match acc {
+            None => Some((v, v)),
+            Some((a, b)) => Some((a.min(v), b.max(v))),
+        })
 }
 
 fn merge_range(a: Option<(f32, f32)>, b: Option<(f32, f32)>) -> Option<(f32, f32)> {
@@ -251,7 +292,6 @@ fn merge_range(a: Option<(f32, f32)>, b: Option<(f32, f32)>) -> Option<(f32, f32
 pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let width_bits = check_options(o)?;
-    let width = o.tile_width;
     prepare_output(o)?;
 
     // INDEX
@@ -268,7 +308,10 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         }));
     }
     let images = found.images;
-    let finest = images.iter().map(|im| im.wcs.pixel_scale_deg()).fold(f64::MAX, f64::min);
+    let finest = images
+        .iter()
+        .map(|im| im.wcs.pixel_scale_deg())
+        .fold(f64::MAX, f64::min);
     let order = match o.order {
         Some(k) => k,
         None => {
@@ -282,106 +325,71 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         }
     };
     let index = build_index(&images, order);
-    log(o, &format!("{} images, {} candidate tiles at order {order}", images.len(), index.len()));
+    log(
+        o,
+        &format!(
+            "{} images, {} candidate tiles at order {order}",
+            images.len(),
+            index.len()
+        ),
+    );
 
     let encoding = choose_encoding(o, &images)?;
 
-    // TILES
-    let cache = ImageCache::new(&images, o.blank, o.cache_bytes);
-    let read_errors = Mutex::new(Vec::<String>::new());
-    let tiles_started = Instant::now();
-    let bar = progress(o, index.len(), "TILES");
+    // TILES and TREE
     let delta = moc_depth(order, width_bits) - order;
-    let bytes_written = AtomicU64::new(0);
-    let entries: Vec<(&u64, &Vec<u32>)> = index.iter().collect();
-    let results: Vec<Option<(u64, Vec<u64>, Option<(f32, f32)>)>> = entries
-        .par_iter()
-        .map(|(&tile, sources)| {
-            let path = tile_path(&o.out, order, tile, "fits");
-            let data = if o.resume && path.exists() {
-                Some(read_tile(&path, width)?)
-            } else {
-                let pixels: Vec<(u32, std::sync::Arc<Vec<f32>>)> = sources
-                    .iter()
-                    .filter_map(|&i| match cache.get(i) {
-                        Ok(p) => Some((i, p)),
-                        Err(e) => {
-                            let mut errs = read_errors.lock().expect("lock");
-                            if !errs.contains(&e) {
-                                errs.push(e);
-                            }
-                            None
-                        }
-                    })
-                    .collect();
-                let srcs: Vec<SourcePixels> =
-                    pixels.iter().map(|(i, p)| SourcePixels { image: &images[*i as usize], data: p }).collect();
-                let data = resample_tile(order, tile, width, &srcs, &o.sampling);
-                if let Some(d) = &data {
-                    let bytes = encode_image(width, width, d, encoding, &tile_cards(order, tile, width, o.frame));
-                    bytes_written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                    write_atomic(&path, &bytes)?;
-                }
-                data
-            };
-            bar.inc(1);
-            Ok(data.map(|d| (tile, coverage_cells(tile, &d, width, delta), finite_range(&d))))
-        })
-        .collect::<Result<_, BuildError>>()?;
-    bar.finish_and_clear();
+    let tiles_started = Instant::now();
+    let pyramid = Pyramid {
+        options: o,
+        images: &images,
+        index: &index,
+        cache: ImageCache::new(&images, o.blank, o.cache_bytes),
+        encoding,
+        order,
+        moc_delta: delta,
+        bytes_written: AtomicU64::new(0),
+        read_errors: Mutex::new(Vec::new()),
+        progress: progress(o, index.len(), "TILES"),
+    };
+    let produced = pyramid.run(o.min_order)?;
+    pyramid.progress.finish_and_clear();
     let seconds_tiles = tiles_started.elapsed().as_secs_f64();
-    let mut leaves = Vec::new();
-    let mut cells = Vec::new();
-    let mut range = None;
-    for (tile, c, r) in results.into_iter().flatten() {
-        leaves.push(tile);
-        cells.extend(c);
-        range = merge_range(range, r);
+    let mut tiles_per_order: Vec<(u8, usize)> = (o.min_order..=order)
+        .rev()
+        .map(|k| (k, produced.tiles.iter().filter(|(t, _)| *t == k).count()))
+        .collect();
+    tiles_per_order.retain(|(_, n)| *n > 0);
+    if produced.tiles.is_empty() {
+        return Err(BuildError::NoInput(vec![
+            "the inputs produced no tile with data (all blank?)".into(),
+        ]));
     }
-    if leaves.is_empty() {
-        return Err(BuildError::NoInput(vec!["the inputs produced no tile with data (all blank?)".into()]));
-    }
-    log(o, &format!("TILES: {} tiles at order {order} in {seconds_tiles:.2} s", leaves.len()));
-
-    // TREE
-    let mut tiles_per_order = vec![(order, leaves.len())];
-    if order == ALLSKY_ORDER {
-        write_allsky(o, &leaves, encoding)?;
-    }
-    let mut level = leaves;
-    for k in (o.min_order..order).rev() {
-        let mut parents: Vec<u64> = level.iter().map(|t| t >> 2).collect();
-        parents.dedup();
-        let children: std::collections::HashSet<u64> = level.iter().copied().collect();
-        parents
-            .par_iter()
-            .map(|&p| {
-                let mut data = vec![f32::NAN; width * width];
-                for i in 0..4u64 {
-                    let child = (p << 2) | i;
-                    if !children.contains(&child) {
-                        continue;
-                    }
-                    let c = read_tile(&tile_path(&o.out, k + 1, child, "fits"), width)?;
-                    let (row0, col0) = child_origin(i as usize, width);
-                    paste(&mut data, width, row0, col0, &shrink(&c, width, 2, o.tree), width / 2);
-                }
-                let bytes = encode_image(width, width, &data, encoding, &tile_cards(k, p, width, o.frame));
-                bytes_written.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-                write_atomic(&tile_path(&o.out, k, p, "fits"), &bytes)
-            })
-            .collect::<Result<(), BuildError>>()?;
-        tiles_per_order.push((k, parents.len()));
-        level = parents;
-        if k == ALLSKY_ORDER {
-            write_allsky(o, &level, encoding)?;
-        }
+    log(
+        o,
+        &format!(
+            "TILES+TREE: {} tiles in {seconds_tiles:.2} s",
+            produced.tiles.len()
+        ),
+    );
+    if (o.min_order..=order).contains(&ALLSKY_ORDER) {
+        let order3: Vec<u64> = produced
+            .tiles
+            .iter()
+            .filter(|(k, _)| *k == ALLSKY_ORDER)
+            .map(|(_, n)| *n)
+            .collect();
+        write_allsky(o, &order3, encoding)?;
     }
 
     // MOC
-    let coverage = Coverage::from_cells(order + delta, cells.into_iter());
+    let coverage = Coverage::from_cells(order + delta, produced.moc_cells.into_iter());
     let moc_path = o.out.join("Moc.fits");
-    write_atomic(&moc_path, &coverage.to_fits(o.frame).map_err(|e| out_err(&moc_path, e))?)?;
+    write_atomic(
+        &moc_path,
+        &coverage
+            .to_fits(o.frame)
+            .map_err(|e| out_err(&moc_path, e))?,
+    )?;
 
     let report = BuildReport {
         order,
@@ -389,14 +397,24 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         input_pixels: images.iter().map(|im| im.pixel_count() as u64).sum(),
         tiles_per_order,
         skipped: found.skipped,
-        read_errors: read_errors.into_inner().expect("lock"),
-        data_range: range,
+        read_errors: pyramid.read_errors.into_inner().expect("lock"),
+        data_range: produced.range,
         seconds_tiles,
         seconds_total: 0.0,
     };
-    let props = properties(o, &report, &images, &coverage, encoding, bytes_written.load(Ordering::Relaxed));
+    let props = properties(
+        o,
+        &report,
+        &images,
+        &coverage,
+        encoding,
+        pyramid.bytes_written.load(Ordering::Relaxed),
+    );
     write_atomic(&o.out.join("properties"), props.to_text().as_bytes())?;
-    Ok(BuildReport { seconds_total: started.elapsed().as_secs_f64(), ..report })
+    Ok(BuildReport {
+        seconds_total: started.elapsed().as_secs_f64(),
+        ..report
+    })
 }
 
 /// Float output keeps values; integer output needs the data range first, so the inputs are
@@ -404,16 +422,29 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
 fn choose_encoding(o: &BuildOptions, images: &[SourceImage]) -> Result<Encoding, BuildError> {
     let pixel_type = PixelType::from_bitpix(o.bitpix).expect("checked");
     if !pixel_type.is_integer() {
-        return Ok(Encoding { pixel_type, bzero: 0.0, bscale: 1.0 });
+        return Ok(Encoding {
+            pixel_type,
+            bzero: 0.0,
+            bscale: 1.0,
+        });
     }
     let cache = ImageCache::new(images, o.blank, 0);
     let range = (0..images.len() as u32)
         .into_par_iter()
         .filter_map(|i| cache.get(i).ok().and_then(|p| finite_range(&p)))
         .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)))
-        .ok_or_else(|| BuildError::Options("no finite input pixel to scale integer tiles with".into()))?;
-    log(o, &format!("BITPIX {}: data range {} .. {}", o.bitpix, range.0, range.1));
-    Ok(Encoding::for_range(pixel_type, range.0 as f64, range.1 as f64))
+        .ok_or_else(|| {
+            BuildError::Options("no finite input pixel to scale integer tiles with".into())
+        })?;
+    log(
+        o,
+        &format!("BITPIX {}: data range {} .. {}", o.bitpix, range.0, range.1),
+    );
+    Ok(Encoding::for_range(
+        pixel_type,
+        range.0 as f64,
+        range.1 as f64,
+    ))
 }
 
 fn write_allsky(o: &BuildOptions, tiles: &[u64], encoding: Encoding) -> Result<(), BuildError> {
@@ -423,8 +454,15 @@ fn write_allsky(o: &BuildOptions, tiles: &[u64], encoding: Encoding) -> Result<(
         .map(|&t| read_tile(&tile_path(&o.out, ALLSKY_ORDER, t, "fits"), width).map(|d| (t, d)))
         .collect::<Result<_, _>>()?;
     let (w, h, data) = allsky::pack_fits(width, read);
-    let cards = [Card::new("ORIGIN", CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))), "")];
-    write_atomic(&o.out.join("Norder3").join("Allsky.fits"), &encode_image(w, h, &data, encoding, &cards))
+    let cards = [Card::new(
+        "ORIGIN",
+        CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))),
+        "",
+    )];
+    write_atomic(
+        &o.out.join("Norder3").join("Allsky.fits"),
+        &encode_image(w, h, &data, encoding, &cards),
+    )
 }
 
 /// Centre (lon, lat in degrees, HiPS frame) and a field of view (degrees) covering all images.
@@ -432,16 +470,27 @@ fn initial_view(images: &[SourceImage]) -> (f64, f64, f64) {
     let mut corners = Vec::new();
     for im in images {
         let (w, h) = (im.hdu.width as f64, im.hdu.height as f64);
-        for (px, py) in [(0.5, 0.5), (w + 0.5, 0.5), (0.5, h + 0.5), (w + 0.5, h + 0.5), ((w + 1.0) / 2.0, (h + 1.0) / 2.0)] {
+        for (px, py) in [
+            (0.5, 0.5),
+            (w + 0.5, 0.5),
+            (0.5, h + 0.5),
+            (w + 0.5, h + 0.5),
+            ((w + 1.0) / 2.0, (h + 1.0) / 2.0),
+        ] {
             if let Some(v) = im.wcs.pixel_to_xyz(px, py) {
                 corners.push(match &im.to_image_frame {
-                    Some(m) => rotate(&std::array::from_fn(|i| std::array::from_fn(|j| m[j][i])), v),
+                    Some(m) => rotate(
+                        &std::array::from_fn(|i| std::array::from_fn(|j| m[j][i])),
+                        v,
+                    ),
                     None => v,
                 });
             }
         }
     }
-    let sum = corners.iter().fold([0.0; 3], |a, v| [a[0] + v[0], a[1] + v[1], a[2] + v[2]]);
+    let sum = corners
+        .iter()
+        .fold([0.0; 3], |a, v| [a[0] + v[0], a[1] + v[1], a[2] + v[2]]);
     let norm = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
     if norm < 1e-9 {
         return (0.0, 0.0, 180.0);
@@ -449,10 +498,18 @@ fn initial_view(images: &[SourceImage]) -> (f64, f64, f64) {
     let c = [sum[0] / norm, sum[1] / norm, sum[2] / norm];
     let radius = corners
         .iter()
-        .map(|v| (v[0] * c[0] + v[1] * c[1] + v[2] * c[2]).clamp(-1.0, 1.0).acos())
+        .map(|v| {
+            (v[0] * c[0] + v[1] * c[1] + v[2] * c[2])
+                .clamp(-1.0, 1.0)
+                .acos()
+        })
         .fold(0.0, f64::max);
     let (lon, lat) = xyz_to_lonlat(c);
-    (lon.to_degrees(), lat.to_degrees(), (2.0 * radius.to_degrees()).clamp(1.0 / 60.0, 180.0))
+    (
+        lon.to_degrees(),
+        lat.to_degrees(),
+        (2.0 * radius.to_degrees()).clamp(1.0 / 60.0, 180.0),
+    )
 }
 
 /// Observation times (MJD) of the inputs from MJD-OBS or DATE-OBS, plus exposure.
@@ -460,7 +517,12 @@ fn time_range(images: &[SourceImage]) -> Option<(f64, f64)> {
     let mut range: Option<(f64, f64)> = None;
     for im in images {
         let h = &im.hdu.header;
-        let Some(start) = h.get_f64("MJD-OBS").or_else(|| h.get("DATE-OBS").and_then(iso_to_mjd)) else { continue };
+        let Some(start) = h
+            .get_f64("MJD-OBS")
+            .or_else(|| h.get("DATE-OBS").and_then(iso_to_mjd))
+        else {
+            continue;
+        };
         let end = start + h.get_f64("EXPTIME").unwrap_or(0.0) / 86400.0;
         range = Some(range.map_or((start, end), |(a, b)| (a.min(start), b.max(end))));
     }
@@ -474,7 +536,9 @@ fn iso_to_mjd(s: &str) -> Option<f64> {
     let seconds = s
         .get(11..)
         .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S%.f").ok())
-        .map_or(0.0, |t| chrono::Timelike::num_seconds_from_midnight(&t) as f64);
+        .map_or(0.0, |t| {
+            chrono::Timelike::num_seconds_from_midnight(&t) as f64
+        });
     let epoch = chrono::NaiveDate::from_ymd_opt(1858, 11, 17)?;
     Some((date - epoch).num_days() as f64 + seconds / 86400.0)
 }
@@ -504,7 +568,10 @@ fn properties(
     let now = chrono::Utc::now().format("%Y-%m-%dT%H:%MZ").to_string();
     let mut p = Properties::default();
     p.set("creator_did", &o.creator_did);
-    p.set("obs_title", o.creator_did.rsplit('/').next().unwrap_or("HiPS"));
+    p.set(
+        "obs_title",
+        o.creator_did.rsplit('/').next().unwrap_or("HiPS"),
+    );
     p.set("dataproduct_type", "image");
     p.set("hips_version", "1.4");
     p.set("hips_release_date", &now);
@@ -516,7 +583,10 @@ fn properties(
     p.set("hips_order_min", o.min_order);
     p.set("hips_frame", o.frame.hips_name());
     p.set("hips_pixel_bitpix", encoding.pixel_type.bitpix());
-    if let Some(b) = images.first().and_then(|im| im.hdu.header.get_i64("BITPIX")) {
+    if let Some(b) = images
+        .first()
+        .and_then(|im| im.hdu.header.get_i64("BITPIX"))
+    {
         p.set("data_pixel_bitpix", b);
     }
     if let Some((lo, hi)) = r.data_range {
@@ -526,10 +596,19 @@ fn properties(
     p.set("hips_initial_ra", format!("{ra:.6}"));
     p.set("hips_initial_dec", format!("{dec:.6}"));
     p.set("hips_initial_fov", format!("{fov:.6}"));
-    p.set("hips_pixel_scale", format!("{:.6e}", cell_size_deg(r.order + width_bits)));
-    let finest = images.iter().map(|im| im.wcs.pixel_scale_deg()).fold(f64::MAX, f64::min);
+    p.set(
+        "hips_pixel_scale",
+        format!("{:.6e}", cell_size_deg(r.order + width_bits)),
+    );
+    let finest = images
+        .iter()
+        .map(|im| im.wcs.pixel_scale_deg())
+        .fold(f64::MAX, f64::min);
     p.set("s_pixel_scale", format!("{finest:.6e}"));
-    p.set("moc_sky_fraction", format!("{:.8}", coverage.sky_fraction()));
+    p.set(
+        "moc_sky_fraction",
+        format!("{:.8}", coverage.sky_fraction()),
+    );
     p.set(
         "hips_sampling",
         match o.sampling.interpolation {
@@ -548,7 +627,10 @@ fn properties(
         Reducer::First => "treeFirst",
     };
     p.set("hips_overlay", format!("{overlay} {tree}"));
-    p.set("hips_builder", format!("hipsforge {}", env!("CARGO_PKG_VERSION")));
+    p.set(
+        "hips_builder",
+        format!("hipsforge {}", env!("CARGO_PKG_VERSION")),
+    );
     p.set("hips_estsize", bytes / 1024);
     if let Some((t0, t1)) = time_range(images) {
         p.set("t_min", format!("{t0:.5}"));

@@ -59,7 +59,11 @@ impl SourcePixels<'_> {
     fn sample(&self, px: f64, py: f64, s: &Sampling) -> Option<(f32, f32)> {
         let (w, h) = (self.image.hdu.width, self.image.hdu.height);
         let (fx, fy) = (px - 1.0, py - 1.0);
-        let (lo, hi_x, hi_y) = (s.border as f64 - 0.5, (w - s.border) as f64 - 0.5, (h - s.border) as f64 - 0.5);
+        let (lo, hi_x, hi_y) = (
+            s.border as f64 - 0.5,
+            (w - s.border) as f64 - 0.5,
+            (h - s.border) as f64 - 0.5,
+        );
         if !(fx >= lo && fx < hi_x && fy >= lo && fy < hi_y) {
             return None;
         }
@@ -73,7 +77,11 @@ impl SourcePixels<'_> {
             Interpolation::Bilinear => self.bilinear(fx, fy, s.border).unwrap_or(nearest),
         };
         let weight = match s.coadd {
-            Coadd::Fading => (fx - lo).min(hi_x - fx).min(fy - lo).min(hi_y - fy).max(1e-3) as f32,
+            Coadd::Fading => (fx - lo)
+                .min(hi_x - fx)
+                .min(fy - lo)
+                .min(hi_y - fy)
+                .max(1e-3) as f32,
             _ => 1.0,
         };
         Some((value, weight))
@@ -82,14 +90,22 @@ impl SourcePixels<'_> {
     /// Bilinear interpolation over the valid (in-border, non-blank) neighbours, weights renormalised.
     #[inline]
     fn bilinear(&self, fx: f64, fy: f64, border: usize) -> Option<f32> {
-        let (w, h) = (self.image.hdu.width as isize, self.image.hdu.height as isize);
-        let (x0, y0) = (fx.floor(), fy.floor());
-        let (tx, ty) = ((fx - x0) as f32, (fy - y0) as f32);
-        let (x0, y0) = (x0 as isize, y0 as isize);
+        let (w, h) = (
+            self.image.hdu.width as isize,
+            self.image.hdu.height as isize,
+        );
+        // fx, fy > -1 here, so shifting by one makes truncation a floor (no libm call).
+        let (x0, y0) = ((fx + 1.0) as isize - 1, (fy + 1.0) as isize - 1);
+        let (tx, ty) = ((fx - x0 as f64) as f32, (fy - y0 as f64) as f32);
         let b = border as isize;
         let mut sum = 0f32;
         let mut wsum = 0f32;
-        for (dx, dy, wt) in [(0, 0, (1.0 - tx) * (1.0 - ty)), (1, 0, tx * (1.0 - ty)), (0, 1, (1.0 - tx) * ty), (1, 1, tx * ty)] {
+        for (dx, dy, wt) in [
+            (0, 0, (1.0 - tx) * (1.0 - ty)),
+            (1, 0, tx * (1.0 - ty)),
+            (0, 1, (1.0 - tx) * ty),
+            (1, 1, tx * ty),
+        ] {
             let (x, y) = (x0 + dx, y0 + dy);
             if x < b || y < b || x >= w - b || y >= h - b || wt == 0.0 {
                 continue;
@@ -111,7 +127,11 @@ fn tile_point(layer: &Layer, tile: u64, width: usize, u: f64, v: f64) -> [f64; 3
     // cdshealpix takes offsets in [0, 1); the far edges (u or v = W) are nudged inside by
     // 1e-12 of a tile, far below any precision that matters here.
     let edge = 1.0 - 1e-12;
-    let (lon, lat) = layer.sph_coo(tile, (u / width as f64).min(edge), (v / width as f64).min(edge));
+    let (lon, lat) = layer.sph_coo(
+        tile,
+        (u / width as f64).min(edge),
+        (v / width as f64).min(edge),
+    );
     lonlat_to_xyz(lon, lat)
 }
 
@@ -127,7 +147,13 @@ pub enum Positions {
 /// Source FITS pixel (1-based) of every pixel of `tile`, in FITS storage layout; NaN where
 /// the projection does not reach or, in `Grid` mode, where a grid cell lies wholly outside
 /// the image.
-pub fn source_positions(order: u8, tile: u64, width: usize, image: &SourceImage, mode: Positions) -> Vec<[f64; 2]> {
+pub fn source_positions(
+    order: u8,
+    tile: u64,
+    width: usize,
+    image: &SourceImage,
+    mode: Positions,
+) -> Vec<[f64; 2]> {
     let layer = nested::get(order);
     let to_pixel = |v: [f64; 3]| {
         let v = match &image.to_image_frame {
@@ -136,7 +162,15 @@ pub fn source_positions(order: u8, tile: u64, width: usize, image: &SourceImage,
         };
         image.wcs.xyz_to_pixel(v)
     };
-    let exact_at = |x: usize, y: usize| to_pixel(tile_point(layer, tile, width, x as f64 + 0.5, y as f64 + 0.5));
+    let exact_at = |x: usize, y: usize| {
+        to_pixel(tile_point(
+            layer,
+            tile,
+            width,
+            x as f64 + 0.5,
+            y as f64 + 0.5,
+        ))
+    };
     let mut out = vec![[f64::NAN; 2]; width * width];
     let mut put = |x: usize, y: usize, p: Option<(f64, f64)>| {
         if let Some((px, py)) = p {
@@ -155,32 +189,66 @@ pub fn source_positions(order: u8, tile: u64, width: usize, image: &SourceImage,
     let cells = width / step;
     let node_pix: Vec<Option<(f64, f64)>> = (0..=cells)
         .flat_map(|i| (0..=cells).map(move |j| (i, j)))
-        .map(|(i, j)| to_pixel(tile_point(layer, tile, width, (i * step) as f64, (j * step) as f64)))
+        .map(|(i, j)| {
+            to_pixel(tile_point(
+                layer,
+                tile,
+                width,
+                (i * step) as f64,
+                (j * step) as f64,
+            ))
+        })
         .collect();
     let node = |i: usize, j: usize| node_pix[i * (cells + 1) + j];
     let (w, h) = (image.hdu.width as f64, image.hdu.height as f64);
     for ci in 0..cells {
         for cj in 0..cells {
-            let corners = [node(ci, cj), node(ci + 1, cj), node(ci, cj + 1), node(ci + 1, cj + 1)];
+            let corners = [
+                node(ci, cj),
+                node(ci + 1, cj),
+                node(ci, cj + 1),
+                node(ci + 1, cj + 1),
+            ];
             if corners.iter().all(Option::is_none) {
                 continue;
             }
-            let pixels = || (ci * step..(ci + 1) * step).flat_map(move |x| (cj * step..(cj + 1) * step).map(move |y| (x, y)));
+            let pixels = || {
+                (ci * step..(ci + 1) * step)
+                    .flat_map(move |x| (cj * step..(cj + 1) * step).map(move |y| (x, y)))
+            };
             let Some(c) = corners.iter().copied().collect::<Option<Vec<_>>>() else {
                 pixels().for_each(|(x, y)| put(x, y, exact_at(x, y)));
                 continue;
             };
-            let (min_x, max_x) = c.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-            let (min_y, max_y) = c.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+            let (min_x, max_x) = c
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+            let (min_y, max_y) = c
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
             // A grid cell this far outside the image has no pixel in it (cells are nearly
             // parallelograms; the margin covers their curvature).
             let margin = 0.25 * ((max_x - min_x) + (max_y - min_y)) + 2.0;
-            if max_x < 0.5 - margin || min_x > w + 0.5 + margin || max_y < 0.5 - margin || min_y > h + 0.5 + margin {
+            if max_x < 0.5 - margin
+                || min_x > w + 0.5 + margin
+                || max_y < 0.5 - margin
+                || min_y > h + 0.5 + margin
+            {
                 continue;
             }
-            let centre = tile_point(layer, tile, width, (ci as f64 + 0.5) * step as f64, (cj as f64 + 0.5) * step as f64);
-            let mean = ((c[0].0 + c[1].0 + c[2].0 + c[3].0) / 4.0, (c[0].1 + c[1].1 + c[2].1 + c[3].1) / 4.0);
-            let smooth = to_pixel(centre).is_some_and(|(ex, ey)| (mean.0 - ex).hypot(mean.1 - ey) <= MAX_GRID_ERROR);
+            let centre = tile_point(
+                layer,
+                tile,
+                width,
+                (ci as f64 + 0.5) * step as f64,
+                (cj as f64 + 0.5) * step as f64,
+            );
+            let mean = (
+                (c[0].0 + c[1].0 + c[2].0 + c[3].0) / 4.0,
+                (c[0].1 + c[1].1 + c[2].1 + c[3].1) / 4.0,
+            );
+            let smooth = to_pixel(centre)
+                .is_some_and(|(ex, ey)| (mean.0 - ex).hypot(mean.1 - ey) <= MAX_GRID_ERROR);
             if !smooth {
                 pixels().for_each(|(x, y)| put(x, y, exact_at(x, y)));
                 continue;
@@ -205,7 +273,13 @@ pub fn source_positions(order: u8, tile: u64, width: usize, image: &SourceImage,
 
 /// Resamples and coadds `sources` (in input order) onto tile `tile` at `order`. Returns the
 /// tile in FITS storage layout, or `None` when no pixel received data.
-pub fn resample_tile(order: u8, tile: u64, width: usize, sources: &[SourcePixels], s: &Sampling) -> Option<Vec<f32>> {
+pub fn resample_tile(
+    order: u8,
+    tile: u64,
+    width: usize,
+    sources: &[SourcePixels],
+    s: &Sampling,
+) -> Option<Vec<f32>> {
     let n = width * width;
     let mut sum = vec![0f64; n];
     let mut weight = vec![0f32; n];
@@ -215,7 +289,9 @@ pub fn resample_tile(order: u8, tile: u64, width: usize, sources: &[SourcePixels
             if px.is_nan() {
                 continue;
             }
-            let Some((value, w)) = src.sample(px, py, s) else { continue };
+            let Some((value, w)) = src.sample(px, py, s) else {
+                continue;
+            };
             if s.coadd == Coadd::First {
                 if weight[k] == 0.0 {
                     sum[k] = value as f64;

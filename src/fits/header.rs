@@ -23,15 +23,24 @@ impl Header {
     }
 
     /// Builds a header from keyword/value pairs (values as they would be written, strings unquoted).
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Header {
-            cards: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            cards: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
         }
     }
 
     /// The raw value of the last card with this keyword (strings unquoted and trimmed).
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.cards.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.cards
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn get_f64(&self, key: &str) -> Option<f64> {
@@ -42,7 +51,9 @@ impl Header {
 
     pub fn get_i64(&self, key: &str) -> Option<i64> {
         let v = self.get(key)?;
-        v.parse().ok().or_else(|| self.get_f64(key).map(|f| f as i64))
+        v.parse()
+            .ok()
+            .or_else(|| self.get_f64(key).map(|f| f as i64))
     }
 
     pub fn contains(&self, key: &str) -> bool {

@@ -80,7 +80,8 @@ fn check(status: c_int, path: &Path, what: &str) -> Result<(), FitsError> {
 }
 
 fn is_bzip2(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("bz2"))
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("bz2"))
 }
 
 impl RawFits {
@@ -110,7 +111,10 @@ impl RawFits {
                 );
             }
             check(status, path, "open (bzip2 in memory)")?;
-            Ok(RawFits { ptr, _memory: Some(memory) })
+            Ok(RawFits {
+                ptr,
+                _memory: Some(memory),
+            })
         } else {
             let name = CString::new(path.to_string_lossy().as_bytes())
                 .map_err(|_| FitsError::BadPath(path.to_path_buf()))?;
@@ -171,7 +175,9 @@ fn plane_size(shape: &[usize]) -> Result<(usize, usize), String> {
             if *w == 0 || *h == 0 {
                 Err("empty image".into())
             } else if rest.iter().any(|&n| n > 1) {
-                Err(format!("a cube with extra axes {rest:?} (only length-1 extra axes are supported)"))
+                Err(format!(
+                    "a cube with extra axes {rest:?} (only length-1 extra axes are supported)"
+                ))
             } else {
                 Ok((*w, *h))
             }
@@ -190,7 +196,11 @@ pub fn list_image_hdus(
     let wanted: Vec<usize> = match selection {
         HduSelection::List(list) => {
             if let Some(bad) = list.iter().find(|&&h| h >= count) {
-                return Err(FitsError::NoSuchHdu { path: path.to_path_buf(), hdu: *bad, count });
+                return Err(FitsError::NoSuchHdu {
+                    path: path.to_path_buf(),
+                    hdu: *bad,
+                    count,
+                });
             }
             list.clone()
         }
@@ -201,13 +211,22 @@ pub fn list_image_hdus(
     for hdu in wanted {
         let kind = fits.move_to(hdu, path)?;
         if kind != 0 {
-            skipped.push(SkippedHdu { hdu, reason: "a table, not an image".into() });
+            skipped.push(SkippedHdu {
+                hdu,
+                reason: "a table, not an image".into(),
+            });
             continue;
         }
         match plane_size(&fits.image_shape(path)?) {
             Ok((width, height)) => {
                 let header = fits.header(path)?;
-                images.push(ImageHdu { path: path.to_path_buf(), hdu, header, width, height });
+                images.push(ImageHdu {
+                    path: path.to_path_buf(),
+                    hdu,
+                    header,
+                    width,
+                    height,
+                });
                 if *selection == HduSelection::FirstImage {
                     break;
                 }

@@ -21,7 +21,11 @@ pub struct Card {
 
 impl Card {
     pub fn new(key: &str, value: CardValue, comment: &str) -> Card {
-        Card { key: key.to_string(), value, comment: comment.to_string() }
+        Card {
+            key: key.to_string(),
+            value,
+            comment: comment.to_string(),
+        }
     }
 
     /// The 80-character card image, numbers right-justified to column 30 (fixed format).
@@ -128,24 +132,42 @@ pub struct Encoding {
 
 impl Encoding {
     pub fn float32() -> Encoding {
-        Encoding { pixel_type: PixelType::F32, bzero: 0.0, bscale: 1.0 }
+        Encoding {
+            pixel_type: PixelType::F32,
+            bzero: 0.0,
+            bscale: 1.0,
+        }
     }
 
     /// An integer encoding mapping `[min, max]` onto the whole stored range; a float type
     /// stores values as they are.
     pub fn for_range(pixel_type: PixelType, min: f64, max: f64) -> Encoding {
         if !pixel_type.is_integer() {
-            return Encoding { pixel_type, bzero: 0.0, bscale: 1.0 };
+            return Encoding {
+                pixel_type,
+                bzero: 0.0,
+                bscale: 1.0,
+            };
         }
         let (lo, hi) = pixel_type.data_range();
         let span = (max - min).max(f64::MIN_POSITIVE);
         let bscale = if max > min { span / (hi - lo) } else { 1.0 };
-        Encoding { pixel_type, bzero: min - lo * bscale, bscale }
+        Encoding {
+            pixel_type,
+            bzero: min - lo * bscale,
+            bscale,
+        }
     }
 }
 
 /// Serialises a 2-D image (row-major, first row = FITS y = 1) with the given extra cards.
-pub fn encode_image(width: usize, height: usize, data: &[f32], encoding: Encoding, extra: &[Card]) -> Vec<u8> {
+pub fn encode_image(
+    width: usize,
+    height: usize,
+    data: &[f32],
+    encoding: Encoding,
+    extra: &[Card],
+) -> Vec<u8> {
     assert_eq!(data.len(), width * height, "image size mismatch");
     let pixel_type = encoding.pixel_type;
     let mut cards = vec![
@@ -158,7 +180,11 @@ pub fn encode_image(width: usize, height: usize, data: &[f32], encoding: Encodin
     if pixel_type.is_integer() {
         cards.push(Card::new("BZERO", CardValue::Float(encoding.bzero), ""));
         cards.push(Card::new("BSCALE", CardValue::Float(encoding.bscale), ""));
-        cards.push(Card::new("BLANK", CardValue::Int(pixel_type.blank()), "stored value of blank pixels"));
+        cards.push(Card::new(
+            "BLANK",
+            CardValue::Int(pixel_type.blank()),
+            "stored value of blank pixels",
+        ));
     }
     cards.extend_from_slice(extra);
     let mut out = Vec::with_capacity(2880 * 2 + data.len() * 8);
@@ -173,25 +199,36 @@ pub fn encode_image(width: usize, height: usize, data: &[f32], encoding: Encodin
 }
 
 fn encode_pixels(data: &[f32], encoding: Encoding, out: &mut Vec<u8>) {
-    let Encoding { pixel_type, bzero, bscale } = encoding;
+    let Encoding {
+        pixel_type,
+        bzero,
+        bscale,
+    } = encoding;
     let (lo, hi) = pixel_type.data_range();
     let stored = |v: f32| -> Option<f64> {
-        v.is_finite().then(|| ((v as f64 - bzero) / bscale).round().clamp(lo, hi))
+        v.is_finite()
+            .then(|| ((v as f64 - bzero) / bscale).round().clamp(lo, hi))
     };
     let blank = pixel_type.blank();
     match pixel_type {
-        PixelType::F32 => data.iter().for_each(|v| out.extend_from_slice(&v.to_be_bytes())),
-        PixelType::F64 => data.iter().for_each(|v| out.extend_from_slice(&(*v as f64).to_be_bytes())),
-        PixelType::U8 => data.iter().for_each(|&v| out.push(stored(v).map_or(blank, |s| s as i64) as u8)),
+        PixelType::F32 => data
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_be_bytes())),
+        PixelType::F64 => data
+            .iter()
+            .for_each(|v| out.extend_from_slice(&(*v as f64).to_be_bytes())),
+        PixelType::U8 => data
+            .iter()
+            .for_each(|&v| out.push(stored(v).map_or(blank, |s| s as i64) as u8)),
         PixelType::I16 => data.iter().for_each(|&v| {
             out.extend_from_slice(&(stored(v).map_or(blank, |s| s as i64) as i16).to_be_bytes())
         }),
         PixelType::I32 => data.iter().for_each(|&v| {
             out.extend_from_slice(&(stored(v).map_or(blank, |s| s as i64) as i32).to_be_bytes())
         }),
-        PixelType::I64 => data
-            .iter()
-            .for_each(|&v| out.extend_from_slice(&stored(v).map_or(blank, |s| s as i64).to_be_bytes())),
+        PixelType::I64 => data.iter().for_each(|&v| {
+            out.extend_from_slice(&stored(v).map_or(blank, |s| s as i64).to_be_bytes())
+        }),
     }
 }
 
@@ -231,7 +268,10 @@ mod tests {
         assert_eq!(stored[4], i16::MIN, "NaN must become BLANK");
         for (s, v) in stored.iter().zip(&data).take(4) {
             let physical = enc.bzero + enc.bscale * *s as f64;
-            assert!((physical - *v as f64).abs() <= enc.bscale / 2.0 + 1e-9, "{physical} vs {v}");
+            assert!(
+                (physical - *v as f64).abs() <= enc.bscale / 2.0 + 1e-9,
+                "{physical} vs {v}"
+            );
         }
         assert_eq!(stored[5], i16::MAX, "out-of-range values clamp");
     }

@@ -16,7 +16,10 @@ pub fn thumbnail_width(tile_width: usize) -> usize {
 }
 
 /// The packed Allsky array (`width`, `height`, data in FITS storage order) from order-3 tiles.
-pub fn pack_fits(tile_width: usize, tiles: impl IntoIterator<Item = (u64, Vec<f32>)>) -> (usize, usize, Vec<f32>) {
+pub fn pack_fits(
+    tile_width: usize,
+    tiles: impl IntoIterator<Item = (u64, Vec<f32>)>,
+) -> (usize, usize, Vec<f32>) {
     let w = thumbnail_width(tile_width);
     let (width, height) = (PER_ROW * w, ROWS * w);
     let mut out = vec![f32::NAN; width * height];

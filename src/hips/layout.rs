@@ -114,7 +114,10 @@ mod tests {
     fn paths_follow_the_dir_rule() {
         let p = tile_path(Path::new("/h"), 9, 123_456, "fits");
         assert_eq!(p, PathBuf::from("/h/Norder9/Dir120000/Npix123456.fits"));
-        assert_eq!(tile_path(Path::new("h"), 3, 42, "png"), PathBuf::from("h/Norder3/Dir0/Npix42.png"));
+        assert_eq!(
+            tile_path(Path::new("h"), 3, 42, "png"),
+            PathBuf::from("h/Norder3/Dir0/Npix42.png")
+        );
     }
 
     #[test]

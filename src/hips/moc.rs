@@ -15,7 +15,27 @@ pub struct Coverage {
 
 impl Coverage {
     pub fn from_cells(depth: u8, cells: impl Iterator<Item = u64>) -> Coverage {
-        Coverage { moc: RangeMOC::from_fixed_depth_cells(depth, cells, None) }
+        Coverage {
+            moc: RangeMOC::from_fixed_depth_cells(depth, cells, None),
+        }
+    }
+
+    /// Reads a MOC FITS file (NUNIQ or RANGE, 16/32/64-bit) of a spatial MOC.
+    pub fn from_fits(reader: impl std::io::BufRead) -> Result<Coverage, String> {
+        use moc::deser::fits::{from_fits_ivoa, MocIdxType, MocQtyType};
+        use moc::qty::Hpx as H;
+        let moc = match from_fits_ivoa(reader).map_err(|e| format!("MOC: {e}"))? {
+            MocIdxType::U64(MocQtyType::Hpx(m)) => m.collect(),
+            MocIdxType::U32(MocQtyType::Hpx(m)) => m.collect_to_u64::<H<u64>>(),
+            MocIdxType::U16(MocQtyType::Hpx(m)) => m.collect_to_u64::<H<u64>>(),
+            _ => return Err("MOC: not a spatial MOC".into()),
+        };
+        Ok(Coverage { moc })
+    }
+
+    /// Whether any part of the cell (`depth`, `idx`) is covered.
+    pub fn intersects_cell(&self, depth: u8, idx: u64) -> bool {
+        self.moc.cell_fraction(depth, idx) > 0.0
     }
 
     pub fn depth(&self) -> u8 {
@@ -43,7 +63,8 @@ impl Coverage {
     }
 
     pub fn write_to(&self, frame: Frame, mut out: impl Write) -> Result<(), String> {
-        out.write_all(&self.to_fits(frame)?).map_err(|e| e.to_string())
+        out.write_all(&self.to_fits(frame)?)
+            .map_err(|e| e.to_string())
     }
 }
 

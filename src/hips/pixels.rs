@@ -13,12 +13,14 @@ pub enum Reducer {
 }
 
 impl Reducer {
-    fn reduce(self, values: &mut Vec<f32>) -> f32 {
+    fn reduce(self, values: &mut [f32]) -> f32 {
         if values.is_empty() {
             return f32::NAN;
         }
         match self {
-            Reducer::Mean => (values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64) as f32,
+            Reducer::Mean => {
+                (values.iter().map(|&v| v as f64).sum::<f64>() / values.len() as f64) as f32
+            }
             Reducer::First => values[0],
             Reducer::Median => {
                 values.sort_by(|a, b| a.total_cmp(b));
@@ -77,9 +79,17 @@ mod tests {
     #[test]
     fn reducers_ignore_blanks() {
         let nan = f32::NAN;
-        let data = [1.0, nan, 3.0, 5.0, nan, nan, nan, nan, 2.0, 4.0, 6.0, nan, 8.0, 7.0, nan, 9.0];
-        assert_eq!(shrink(&data, 4, 2, Reducer::Mean), vec![1.0, 4.0, 5.25, 7.5]);
-        assert_eq!(shrink(&data, 4, 2, Reducer::Median), vec![1.0, 4.0, 5.5, 7.5]);
+        let data = [
+            1.0, nan, 3.0, 5.0, nan, nan, nan, nan, 2.0, 4.0, 6.0, nan, 8.0, 7.0, nan, 9.0,
+        ];
+        assert_eq!(
+            shrink(&data, 4, 2, Reducer::Mean),
+            vec![1.0, 4.0, 5.25, 7.5]
+        );
+        assert_eq!(
+            shrink(&data, 4, 2, Reducer::Median),
+            vec![1.0, 4.0, 5.5, 7.5]
+        );
         assert!(shrink(&[nan; 4], 2, 2, Reducer::Mean)[0].is_nan());
         assert_eq!(shrink(&data, 4, 2, Reducer::First)[2], 2.0);
     }

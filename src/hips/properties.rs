@@ -18,7 +18,10 @@ impl Properties {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.entries.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets `key` only where it has no value yet.
@@ -47,7 +50,9 @@ impl Properties {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let (k, v) = line.split_once('=').ok_or_else(|| format!("line {}: no '=' in {line:?}", i + 1))?;
+            let (k, v) = line
+                .split_once('=')
+                .ok_or_else(|| format!("line {}: no '=' in {line:?}", i + 1))?;
             let k = k.trim();
             if k.is_empty() || k.contains(char::is_whitespace) {
                 return Err(format!("line {}: bad keyword {k:?}", i + 1));
@@ -76,6 +81,8 @@ mod tests {
         assert_eq!(p.get("obs_title"), Some("A b = c"));
         let q = Properties::parse(&p.to_text()).unwrap();
         assert_eq!(p, q);
-        assert!(Properties::parse("nonsense line").unwrap_err().contains("line 1"));
+        assert!(Properties::parse("nonsense line")
+            .unwrap_err()
+            .contains("line 1"));
     }
 }

@@ -22,8 +22,10 @@ impl HipsDir {
     /// Opens `root`; `Err` says which properties keyword is missing or wrong.
     pub fn open(root: &Path) -> Result<HipsDir, String> {
         let path = root.join("properties");
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let properties = Properties::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let properties =
+            Properties::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let number = |key: &str| -> Result<u64, String> {
             properties
                 .get(key)
@@ -32,13 +34,26 @@ impl HipsDir {
                 .map_err(|_| format!("{}: {key} is not a number", path.display()))
         };
         let order = number("hips_order")? as u8;
-        let width = properties.get("hips_tile_width").map_or(Ok(512), |_| number("hips_tile_width"))? as usize;
+        let width = properties
+            .get("hips_tile_width")
+            .map_or(Ok(512), |_| number("hips_tile_width"))? as usize;
         let frame = match properties.get("hips_frame").unwrap_or("equatorial") {
             "galactic" => Frame::Galactic,
             "equatorial" => Frame::Equatorial,
-            other => return Err(format!("{}: hips_frame {other} is not supported", path.display())),
+            other => {
+                return Err(format!(
+                    "{}: hips_frame {other} is not supported",
+                    path.display()
+                ))
+            }
         };
-        Ok(HipsDir { root: root.to_path_buf(), properties, order, width, frame })
+        Ok(HipsDir {
+            root: root.to_path_buf(),
+            properties,
+            order,
+            width,
+            frame,
+        })
     }
 
     /// The tile in FITS storage layout, or `None` where the HiPS has no tile.
@@ -47,7 +62,13 @@ impl HipsDir {
         if !path.exists() {
             return Ok(None);
         }
-        let hdu = ImageHdu { path, hdu: 0, header: Header::default(), width: self.width, height: self.width };
+        let hdu = ImageHdu {
+            path,
+            hdu: 0,
+            header: Header::default(),
+            width: self.width,
+            height: self.width,
+        };
         read_pixels(&hdu).map(Some).map_err(|e| e.to_string())
     }
 }
@@ -64,7 +85,12 @@ pub struct PixelReader<'a> {
 impl<'a> PixelReader<'a> {
     /// Reads at tile order `order` (pixels at order + log2 width).
     pub fn new(hips: &'a HipsDir, order: u8) -> Self {
-        PixelReader { hips, order, bits: hips.width.trailing_zeros() as u8, tiles: Default::default() }
+        PixelReader {
+            hips,
+            order,
+            bits: hips.width.trailing_zeros() as u8,
+            tiles: Default::default(),
+        }
     }
 
     /// HEALPix depth of the pixels read.
@@ -80,7 +106,9 @@ impl<'a> PixelReader<'a> {
             self.tiles.insert(tile, data);
         }
         let (x, y) = split_subindex(hash & ((1u64 << (2 * self.bits)) - 1));
-        Ok(self.tiles[&tile].as_ref().map_or(f32::NAN, |d| d[fits_index(self.hips.width, x as usize, y as usize)]))
+        Ok(self.tiles[&tile].as_ref().map_or(f32::NAN, |d| {
+            d[fits_index(self.hips.width, x as usize, y as usize)]
+        }))
     }
 
     /// Bilinear interpolation between HiPS pixel centres at (lon, lat) radians, blanks
@@ -94,6 +122,10 @@ impl<'a> PixelReader<'a> {
                 wsum += w;
             }
         }
-        Ok(if wsum > 0.0 { (sum / wsum) as f32 } else { f32::NAN })
+        Ok(if wsum > 0.0 {
+            (sum / wsum) as f32
+        } else {
+            f32::NAN
+        })
     }
 }

@@ -20,23 +20,39 @@ impl Linear {
             return None;
         }
         // True inverse of a 2x2 matrix: both off-diagonal terms change sign (mapproj 0.4 swaps them).
-        let inverse = [[cd[1][1] / det, -cd[0][1] / det], [-cd[1][0] / det, cd[0][0] / det]];
+        let inverse = [
+            [cd[1][1] / det, -cd[0][1] / det],
+            [-cd[1][0] / det, cd[0][0] / det],
+        ];
         Some(Linear { crpix, cd, inverse })
     }
 
     /// Reads CRPIX and the matrix; `Err` names the problem.
     pub fn from_header(h: &Header) -> Result<Linear, String> {
-        let crpix = [h.get_f64("CRPIX1").unwrap_or(0.0), h.get_f64("CRPIX2").unwrap_or(0.0)];
-        let has_cd = ["CD1_1", "CD1_2", "CD2_1", "CD2_2"].iter().any(|k| h.contains(k));
+        let crpix = [
+            h.get_f64("CRPIX1").unwrap_or(0.0),
+            h.get_f64("CRPIX2").unwrap_or(0.0),
+        ];
+        let has_cd = ["CD1_1", "CD1_2", "CD2_1", "CD2_2"]
+            .iter()
+            .any(|k| h.contains(k));
         let cd = if has_cd {
             let g = |k: &str| h.get_f64(k).unwrap_or(0.0);
             [[g("CD1_1"), g("CD1_2")], [g("CD2_1"), g("CD2_2")]]
         } else {
-            let cdelt = [h.get_f64("CDELT1").unwrap_or(1.0), h.get_f64("CDELT2").unwrap_or(1.0)];
-            let has_pc = ["PC1_1", "PC1_2", "PC2_1", "PC2_2"].iter().any(|k| h.contains(k));
+            let cdelt = [
+                h.get_f64("CDELT1").unwrap_or(1.0),
+                h.get_f64("CDELT2").unwrap_or(1.0),
+            ];
+            let has_pc = ["PC1_1", "PC1_2", "PC2_1", "PC2_2"]
+                .iter()
+                .any(|k| h.contains(k));
             let pc = if has_pc {
                 let g = |k: &str, d: f64| h.get_f64(k).unwrap_or(d);
-                [[g("PC1_1", 1.0), g("PC1_2", 0.0)], [g("PC2_1", 0.0), g("PC2_2", 1.0)]]
+                [
+                    [g("PC1_1", 1.0), g("PC1_2", 0.0)],
+                    [g("PC2_1", 0.0), g("PC2_2", 1.0)],
+                ]
             } else {
                 let rho = h.get_f64("CROTA2").unwrap_or(0.0).to_radians();
                 let (s, c) = rho.sin_cos();
@@ -66,7 +82,9 @@ impl Linear {
 
     /// Pixel scale in degrees: the square root of the pixel area.
     pub fn pixel_scale_deg(&self) -> f64 {
-        (self.cd[0][0] * self.cd[1][1] - self.cd[0][1] * self.cd[1][0]).abs().sqrt()
+        (self.cd[0][0] * self.cd[1][1] - self.cd[0][1] * self.cd[1][0])
+            .abs()
+            .sqrt()
     }
 }
 
@@ -80,7 +98,10 @@ mod tests {
         let l = Linear::new([1025.0, 745.0], [[1.5e-6, -1.1e-4], [-1.1e-4, -1.3e-6]]).unwrap();
         let (x, y) = l.forward(123.4, -56.7);
         let (u, v) = l.inverse(x, y);
-        assert!((u - 123.4).abs() < 1e-9 && (v + 56.7).abs() < 1e-9, "{u} {v}");
+        assert!(
+            (u - 123.4).abs() < 1e-9 && (v + 56.7).abs() < 1e-9,
+            "{u} {v}"
+        );
     }
 
     #[test]
@@ -90,9 +111,9 @@ mod tests {
         let (s, c) = 30f64.to_radians().sin_cos();
         // CD = [[cdelt1 cos, -cdelt2 sin], [cdelt1 sin, cdelt2 cos]]
         let expect = [[-0.001 * c, -0.002 * s], [-0.001 * s, 0.002 * c]];
-        for i in 0..2 {
-            for j in 0..2 {
-                assert!((l.cd[i][j] - expect[i][j]).abs() < 1e-15);
+        for (row, expected_row) in l.cd.iter().zip(&expect) {
+            for (v, e) in row.iter().zip(expected_row) {
+                assert!((v - e).abs() < 1e-15);
             }
         }
     }

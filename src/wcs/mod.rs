@@ -44,31 +44,51 @@ impl Wcs {
         let (kind2, code2, _) = split_ctype(ctype2);
         let frame = match (kind1.as_str(), kind2.as_str()) {
             ("RA", "DEC") => {
-                let radesys = h.get("RADESYS").or(h.get("RADECSYS")).unwrap_or("").trim().to_ascii_uppercase();
+                let radesys = h
+                    .get("RADESYS")
+                    .or(h.get("RADECSYS"))
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_uppercase();
                 let equinox = h.get_f64("EQUINOX").or(h.get_f64("EPOCH"));
-                if radesys.starts_with("FK4") || (radesys.is_empty() && equinox.is_some_and(|e| e < 1984.0)) {
+                if radesys.starts_with("FK4")
+                    || (radesys.is_empty() && equinox.is_some_and(|e| e < 1984.0))
+                {
                     return Err("FK4/B1950 coordinates are not supported".into());
                 }
                 Frame::Equatorial
             }
             ("GLON", "GLAT") => Frame::Galactic,
             ("DEC", "RA") | ("GLAT", "GLON") => {
-                return Err(format!("latitude on axis 1 ({ctype1}, {ctype2}) is not supported"))
+                return Err(format!(
+                    "latitude on axis 1 ({ctype1}, {ctype2}) is not supported"
+                ))
             }
-            _ => return Err(format!("no celestial WCS (CTYPE1 = '{ctype1}', CTYPE2 = '{ctype2}')")),
+            _ => {
+                return Err(format!(
+                    "no celestial WCS (CTYPE1 = '{ctype1}', CTYPE2 = '{ctype2}')"
+                ))
+            }
         };
         if code.is_empty() {
             return Err(format!("no projection in CTYPE1 = '{ctype1}'"));
         }
         if code != code2 {
-            return Err(format!("projections differ on the two axes ({ctype1}, {ctype2})"));
+            return Err(format!(
+                "projections differ on the two axes ({ctype1}, {ctype2})"
+            ));
         }
         let sip = match suffix.as_str() {
-            "SIP" => Some(Sip::from_header(h).ok_or("CTYPE says SIP but A_ORDER/B_ORDER are missing")?),
+            "SIP" => {
+                Some(Sip::from_header(h).ok_or("CTYPE says SIP but A_ORDER/B_ORDER are missing")?)
+            }
             "" => None,
             other => return Err(format!("distortion {other} is not supported")),
         };
-        let crval = [h.get_f64("CRVAL1").unwrap_or(0.0), h.get_f64("CRVAL2").unwrap_or(0.0)];
+        let crval = [
+            h.get_f64("CRVAL1").unwrap_or(0.0),
+            h.get_f64("CRVAL2").unwrap_or(0.0),
+        ];
         let projection = SphericalProjection::new(&code, crval, h)?;
         let linear = Linear::from_header(h)?;
         let plane_rotation = h
@@ -78,7 +98,13 @@ impl Wcs {
                 let (s, c) = (p - 180.0).to_radians().sin_cos();
                 (c, s)
             });
-        Ok(Wcs { frame, linear, sip, projection, plane_rotation })
+        Ok(Wcs {
+            frame,
+            linear,
+            sip,
+            projection,
+            plane_rotation,
+        })
     }
 
     /// Pixel scale (degrees per pixel) at the reference point.
@@ -133,17 +159,29 @@ mod tests {
 
     #[test]
     fn ctype_parsing() {
-        assert_eq!(split_ctype("RA---TAN-SIP"), ("RA".into(), "TAN".into(), "SIP".into()));
-        assert_eq!(split_ctype("GLON-SIN"), ("GLON".into(), "SIN".into(), "".into()));
-        assert_eq!(split_ctype("RA--TAN"), ("RA".into(), "TAN".into(), "".into()));
+        assert_eq!(
+            split_ctype("RA---TAN-SIP"),
+            ("RA".into(), "TAN".into(), "SIP".into())
+        );
+        assert_eq!(
+            split_ctype("GLON-SIN"),
+            ("GLON".into(), "SIN".into(), "".into())
+        );
+        assert_eq!(
+            split_ctype("RA--TAN"),
+            ("RA".into(), "TAN".into(), "".into())
+        );
     }
 
     #[test]
     fn missing_wcs_is_explained() {
         let err = Wcs::from_header(&Header::from_pairs([("NAXIS", "2")])).unwrap_err();
         assert!(err.contains("no celestial WCS"), "{err}");
-        let err = Wcs::from_header(&Header::from_pairs([("CTYPE1", "RA---XYZ"), ("CTYPE2", "DEC--XYZ")]))
-            .unwrap_err();
+        let err = Wcs::from_header(&Header::from_pairs([
+            ("CTYPE1", "RA---XYZ"),
+            ("CTYPE2", "DEC--XYZ"),
+        ]))
+        .unwrap_err();
         assert!(err.contains("XYZ is not supported"), "{err}");
     }
 }

@@ -43,7 +43,11 @@ fn centred<P: CanonicalProjection + Send + Sync + 'static>(
 fn pv_coefficients(h: &Header, axis: usize) -> Vec<f64> {
     // PROJPm is the pre-standard spelling of PV2_m, still found in WFCAM (UKIDSS) headers.
     let mut c: Vec<f64> = (0..=20)
-        .map(|m| h.get_f64(&format!("PV{axis}_{m}")).or_else(|| h.get_f64(&format!("PROJP{m}"))).unwrap_or(0.0))
+        .map(|m| {
+            h.get_f64(&format!("PV{axis}_{m}"))
+                .or_else(|| h.get_f64(&format!("PROJP{m}")))
+                .unwrap_or(0.0)
+        })
         .collect();
     while c.len() > 1 && c.last() == Some(&0.0) {
         c.pop();
@@ -59,7 +63,9 @@ impl SphericalProjection {
         let pv_at = |m: usize| pv.get(m).copied().unwrap_or(0.0);
         let inner = match code {
             "TAN" => centred(Tan::new(), &c),
-            "SIN" if pv_at(1) != 0.0 || pv_at(2) != 0.0 => centred(SinSlant::new(pv_at(1), pv_at(2)), &c),
+            "SIN" if pv_at(1) != 0.0 || pv_at(2) != 0.0 => {
+                centred(SinSlant::new(pv_at(1), pv_at(2)), &c)
+            }
             "SIN" => centred(Sin::new(), &c),
             "ZEA" => centred(Zea::new(), &c),
             "ARC" => centred(Arc::new(), &c),
@@ -71,18 +77,27 @@ impl SphericalProjection {
             }
             "CAR" => centred(Car::new(), &c),
             "MER" => centred(Mer::new(), &c),
-            "CEA" => centred(Cea::from_param(if pv_at(1) == 0.0 { 1.0 } else { pv_at(1) }), &c),
+            "CEA" => centred(
+                Cea::from_param(if pv_at(1) == 0.0 { 1.0 } else { pv_at(1) }),
+                &c,
+            ),
             "AIT" => centred(Ait::new(), &c),
             "MOL" => centred(Mol::new(), &c),
             "SFL" | "GLS" => centred(Sfl::new(), &c),
             other => return Err(format!("projection {other} is not supported")),
         };
-        Ok(SphericalProjection { inner, code: code.to_string() })
+        Ok(SphericalProjection {
+            inner,
+            code: code.to_string(),
+        })
     }
 
     /// Whether the native pole sits at the reference point (zenithal family).
     pub fn is_zenithal(&self) -> bool {
-        matches!(self.code.as_str(), "TAN" | "SIN" | "ZEA" | "ARC" | "STG" | "ZPN")
+        matches!(
+            self.code.as_str(),
+            "TAN" | "SIN" | "ZEA" | "ARC" | "STG" | "ZPN"
+        )
     }
 
     /// Unit vector (image frame) → plane (radians).
@@ -97,6 +112,8 @@ impl SphericalProjection {
     /// Plane (radians) → unit vector (image frame).
     #[inline]
     pub fn deproject(&self, x: f64, y: f64) -> Option<[f64; 3]> {
-        self.inner.unproj_xyz(&ProjXY::new(x, y)).map(|v| [v.x(), v.y(), v.z()])
+        self.inner
+            .unproj_xyz(&ProjXY::new(x, y))
+            .map(|v| [v.x(), v.y(), v.z()])
     }
 }

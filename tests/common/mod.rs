@@ -6,7 +6,11 @@ use std::path::PathBuf;
 /// `../shared/data` from the crate root (the survey files the project is tested on).
 pub fn shared_data() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    assert!(dir.is_dir(), "shared data not found at {} (see README)", dir.display());
+    assert!(
+        dir.is_dir(),
+        "shared data not found at {} (see README)",
+        dir.display()
+    );
     dir
 }
 
@@ -98,7 +102,13 @@ impl SynthImage {
     }
 
     pub fn write(&self, path: &std::path::Path, stars: &[Star]) {
-        let bytes = encode_image(self.width, self.height, &self.pixels(stars), Encoding::float32(), &self.cards());
+        let bytes = encode_image(
+            self.width,
+            self.height,
+            &self.pixels(stars),
+            Encoding::float32(),
+            &self.cards(),
+        );
         std::fs::write(path, bytes).unwrap();
     }
 }
@@ -113,7 +123,10 @@ pub fn rotated_cd(scale_arcsec: f64, angle_deg: f64) -> [[f64; 2]; 2] {
 /// Sky position (degrees) at angular offsets east/north (arcsec) from (ra, dec).
 pub fn offset(ra: f64, dec: f64, east_arcsec: f64, north_arcsec: f64) -> (f64, f64) {
     let v = lonlat_to_xyz(ra.to_radians(), dec.to_radians());
-    let (east, north) = ((east_arcsec / 3600.0).to_radians(), (north_arcsec / 3600.0).to_radians());
+    let (east, north) = (
+        (east_arcsec / 3600.0).to_radians(),
+        (north_arcsec / 3600.0).to_radians(),
+    );
     // Tangent-plane step, good to well under a milliarcsecond for offsets of minutes.
     let (sr, cr) = ra.to_radians().sin_cos();
     let (sd, cd) = dec.to_radians().sin_cos();
