@@ -113,17 +113,9 @@ fn out_err(path: &Path, e: impl std::fmt::Display) -> BuildError {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary sibling and a rename, so a crash never
-/// leaves a partial file under the final name.
+/// Writes an output file atomically (see [`crate::output::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| out_err(dir, e))?;
-    }
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(|e| out_err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| out_err(path, e))
+    crate::output::write_atomic(path, bytes).map_err(|e| out_err(path, e))
 }
 
 /// Reads back a tile written by this build (any BITPIX; blanks as NaN).

@@ -56,6 +56,37 @@ impl HipsDir {
         })
     }
 
+    /// Orders that have a `NorderK` directory, ascending.
+    pub fn orders(&self) -> Result<Vec<u8>, String> {
+        let entries = std::fs::read_dir(&self.root).map_err(|e| format!("{}: {e}", self.root.display()))?;
+        let mut orders: Vec<u8> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("Norder")?.parse().ok())
+            .collect();
+        orders.sort_unstable();
+        Ok(orders)
+    }
+
+    /// Nested indices of the tiles with extension `ext` at `order`, ascending.
+    pub fn tiles(&self, order: u8, ext: &str) -> Result<Vec<u64>, String> {
+        let dir = self.root.join(format!("Norder{order}"));
+        let read = |d: &Path| std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()));
+        let suffix = format!(".{ext}");
+        let mut tiles = Vec::new();
+        for sub in read(&dir)? {
+            let sub = sub.map_err(|e| e.to_string())?.path();
+            if !sub.is_dir() {
+                continue;
+            }
+            for f in read(&sub)? {
+                let name = f.map_err(|e| e.to_string())?.file_name();
+                let n = name.to_str().and_then(|n| n.strip_prefix("Npix")?.strip_suffix(suffix.as_str())?.parse::<u64>().ok());
+                tiles.extend(n);
+            }
+        }
+        tiles.sort_unstable();
+        Ok(tiles)
+    }
+
     /// The tile in FITS storage layout, or `None` where the HiPS has no tile.
     pub fn read_tile(&self, order: u8, npix: u64) -> Result<Option<Vec<f32>>, String> {
         let path = tile_path(&self.root, order, npix, "fits");

@@ -1,0 +1,108 @@
+//! PREVIEWS: 8-bit tiles (PNG, JPEG, WebP) and Allsky images made from the FITS tiles of every
+//! order (never from other 8-bit tiles), with one pixel cut for the whole survey.
+
+pub mod encode;
+pub mod tone;
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::hips::allsky::{self, ALLSKY_ORDER};
+use crate::hips::layout::tile_path;
+use crate::hips::properties::Properties;
+use crate::output::write_atomic;
+use crate::tiles::HipsDir;
+pub use encode::PreviewFormat;
+use encode::{encode, to_grey_alpha};
+pub use tone::{CutSpec, Stretch, ToneMap};
+
+#[derive(Debug, Clone)]
+pub struct PreviewOptions {
+    pub formats: Vec<PreviewFormat>,
+    pub cut: CutSpec,
+    pub stretch: Stretch,
+    pub verbose: bool,
+}
+
+/// What the PREVIEWS step did.
+#[derive(Debug, Clone)]
+pub struct PreviewReport {
+    pub tone: ToneMap,
+    pub tiles: usize,
+    pub seconds: f64,
+}
+
+/// At most this many max-order tiles are sampled for percentile cuts, spread evenly.
+const SAMPLE_TILES: usize = 1000;
+/// Values taken from each sampled tile.
+const SAMPLE_PER_TILE: usize = 4096;
+
+/// Finite values sampled evenly from up to `SAMPLE_TILES` max-order tiles of the survey.
+fn survey_sample(hips: &HipsDir) -> Result<Vec<f32>, String> {
+    let tiles = hips.tiles(hips.order, "fits")?;
+    let stride = tiles.len().div_ceil(SAMPLE_TILES).max(1);
+    let chosen: Vec<u64> = tiles.iter().step_by(stride).copied().collect();
+    let per_tile: Vec<Vec<f32>> = chosen
+        .par_iter()
+        .map(|&t| {
+            let data = hips.read_tile(hips.order, t)?.unwrap_or_default();
+            let step = (data.len() / SAMPLE_PER_TILE).max(1);
+            Ok(data.iter().step_by(step).copied().filter(|v| v.is_finite()).collect())
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(per_tile.concat())
+}
+
+/// Writes 8-bit tiles of every order and their Allsky for each format, and records the
+/// formats and the cut in `properties`.
+pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, String> {
+    let started = std::time::Instant::now();
+    let hips = HipsDir::open(root)?;
+    let (low, high) = o.cut.resolve(&mut survey_sample(&hips)?)?;
+    let tone = ToneMap { low, high, stretch: o.stretch };
+    if o.verbose {
+        eprintln!("PREVIEWS: cut {low} .. {high}, {} stretch", o.stretch.name());
+    }
+    let width = hips.width;
+    let mut jobs = Vec::new();
+    for order in hips.orders()? {
+        jobs.extend(hips.tiles(order, "fits")?.into_iter().map(|t| (order, t)));
+    }
+    jobs.par_iter().try_for_each(|&(order, npix)| {
+        let data = hips.read_tile(order, npix)?.ok_or_else(|| format!("tile {order}/{npix} vanished"))?;
+        let (grey, alpha) = to_grey_alpha(&data, width, width, &tone);
+        for &f in &o.formats {
+            let path = tile_path(root, order, npix, f.extension());
+            let bytes = encode(f, width, width, &grey, &alpha)?;
+            write_atomic(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        Ok::<(), String>(())
+    })?;
+    if hips.orders()?.contains(&ALLSKY_ORDER) {
+        let tiles = hips.tiles(ALLSKY_ORDER, "fits")?;
+        let read: Vec<(u64, Vec<f32>)> = tiles
+            .iter()
+            .map(|&t| Ok((t, hips.read_tile(ALLSKY_ORDER, t)?.unwrap_or_default())))
+            .collect::<Result<_, String>>()?;
+        let (w, h, data) = allsky::pack_fits(width, read);
+        let (grey, alpha) = to_grey_alpha(&data, w, h, &tone);
+        for &f in &o.formats {
+            let path = root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{}", f.extension()));
+            write_atomic(&path, &encode(f, w, h, &grey, &alpha)?).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
+    update_properties(root, &hips.properties, &o.formats, &tone)?;
+    Ok(PreviewReport { tone, tiles: jobs.len(), seconds: started.elapsed().as_secs_f64() })
+}
+
+fn update_properties(root: &Path, current: &Properties, formats: &[PreviewFormat], tone: &ToneMap) -> Result<(), String> {
+    let mut p = current.clone();
+    let mut words: Vec<&str> = formats.iter().map(|f| f.extension()).collect();
+    words.push("fits");
+    p.set("hips_tile_format", words.join(" "));
+    p.set("hips_pixel_cut", format!("{} {}", tone.low, tone.high));
+    p.set("hips_pixel_func", tone.stretch.name());
+    let path = root.join("properties");
+    write_atomic(&path, p.to_text().as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
