@@ -5,6 +5,7 @@
 pub mod build;
 pub mod fits;
 pub mod hips;
+pub mod lint;
 pub mod output;
 pub mod preview;
 pub mod tiles;

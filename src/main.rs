@@ -10,6 +10,7 @@ use hipsforge::build::{build, BuildOptions};
 use hipsforge::fits::HduSelection;
 use hipsforge::hips::pixels::Reducer;
 use hipsforge::hips::properties::Properties;
+use hipsforge::preview::{write_previews, CutSpec, PreviewFormat, PreviewOptions, Stretch};
 use hipsforge::wcs::Frame;
 
 #[derive(Parser)]
@@ -27,6 +28,55 @@ struct Cli {
 enum Command {
     /// Build a HiPS from FITS images (files and/or directories, recursed).
     Build(BuildArgs),
+    /// (Re)make the 8-bit preview tiles of a HiPS from its FITS tiles.
+    Previews(PreviewArgs),
+    /// Check a HiPS directory against HiPS 1.0 (exit 1 on errors).
+    Lint {
+        /// The HiPS directory.
+        dir: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct PreviewLook {
+    /// Pixel cut: two percentiles of the whole survey ("0.5% 99.5%", the default) or two
+    /// values ("-1 250"). A preset's hips_pixel_cut applies when this is not given.
+    #[arg(long)]
+    pixel_cut: Option<CutSpec>,
+    /// Transfer function: linear (default), sqrt, log, asinh, pow2. A preset's hips_pixel_func
+    /// applies when this is not given.
+    #[arg(long)]
+    stretch: Option<Stretch>,
+}
+
+impl PreviewLook {
+    /// The flags, else the suggestion of a preset or properties file, else the defaults.
+    fn resolve(&self, suggested: &Properties) -> Result<(CutSpec, Stretch), String> {
+        let cut = match (self.pixel_cut, suggested.get("hips_pixel_cut")) {
+            (Some(c), _) => c,
+            (None, Some(s)) => s.parse().map_err(|e| format!("hips_pixel_cut of the preset: {e}"))?,
+            (None, None) => CutSpec::default(),
+        };
+        let stretch = match (self.stretch, suggested.get("hips_pixel_func")) {
+            (Some(s), _) => s,
+            (None, Some(s)) => s.parse().map_err(|e| format!("hips_pixel_func of the preset: {e}"))?,
+            (None, None) => Stretch::default(),
+        };
+        Ok((cut, stretch))
+    }
+}
+
+#[derive(clap::Args)]
+struct PreviewArgs {
+    /// The HiPS directory (with FITS tiles).
+    dir: PathBuf,
+    /// 8-bit formats, comma separated: png, jpeg, webp.
+    #[arg(long, default_value = "png")]
+    format: String,
+    #[command(flatten)]
+    look: PreviewLook,
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -66,9 +116,11 @@ struct BuildArgs {
     /// creator_did of the HiPS: ivo://AUTHORITY/P/name.
     #[arg(long)]
     id: String,
-    /// Tile formats, comma separated (fits only for now).
+    /// Tile formats, comma separated: fits (always made) plus png, jpeg, webp previews.
     #[arg(long, default_value = "fits")]
     format: String,
+    #[command(flatten)]
+    look: PreviewLook,
     /// Deepest order (default: chosen from the finest input pixel).
     #[arg(long)]
     order: Option<u8>,
@@ -173,11 +225,42 @@ fn user_properties(a: &BuildArgs) -> Result<Properties, String> {
     Ok(p)
 }
 
-fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
-    let formats: Vec<&str> = a.format.split(',').map(str::trim).collect();
-    if let Some(f) = formats.iter().find(|f| **f != "fits") {
-        return Err(format!("--format {f}: only fits tiles are produced so far"));
+/// The 8-bit formats named in a `--format` list (`fits` is accepted and skipped).
+fn preview_formats(list: &str) -> Result<Vec<PreviewFormat>, String> {
+    let mut formats = Vec::new();
+    for word in list.split(',').map(str::trim).filter(|w| *w != "fits" && !w.is_empty()) {
+        let f: PreviewFormat = word.parse().map_err(|e| format!("--format {word}: {e}"))?;
+        if !formats.contains(&f) {
+            formats.push(f);
+        }
     }
+    Ok(formats)
+}
+
+fn run_previews(
+    root: &std::path::Path,
+    formats: Vec<PreviewFormat>,
+    (cut, stretch): (CutSpec, Stretch),
+    verbose: bool,
+) -> Result<(), String> {
+    let o = PreviewOptions { formats, cut, stretch, verbose };
+    let r = write_previews(root, &o)?;
+    let names: Vec<&str> = o.formats.iter().map(|f| f.extension()).collect();
+    eprintln!(
+        "previews {} of {} tiles in {:.2} s ({:.0} tiles/s), cut {} .. {} {}",
+        names.join(","),
+        r.tiles,
+        r.seconds,
+        r.tiles as f64 / r.seconds.max(1e-9),
+        r.tone.low,
+        r.tone.high,
+        r.tone.stretch.name()
+    );
+    Ok(())
+}
+
+fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
+    let formats = preview_formats(&a.format)?;
     let mut o = BuildOptions::new(a.inputs.clone(), a.out.clone(), &a.id);
     o.order = a.order;
     o.min_order = a.min_order;
@@ -231,6 +314,9 @@ fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
         mpix / r.seconds_tiles.max(1e-9),
         r.seconds_total
     );
+    if !formats.is_empty() {
+        run_previews(&o.out, formats, a.look.resolve(&o.properties)?, o.verbose)?;
+    }
     if !r.read_errors.is_empty() {
         eprintln!(
             "error: {} input image(s) could not be read; their tiles lack them:",
@@ -244,10 +330,35 @@ fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn run_lint(dir: &std::path::Path) -> ExitCode {
+    let findings = hipsforge::lint::lint(dir);
+    for f in &findings {
+        let level = match f.level {
+            hipsforge::lint::Level::Error => "ERROR",
+            hipsforge::lint::Level::Warning => "WARNING",
+        };
+        println!("{level}: {}", f.message);
+    }
+    let errors = findings.iter().filter(|f| f.level == hipsforge::lint::Level::Error).count();
+    println!("{}: {errors} errors, {} warnings", dir.display(), findings.len() - errors);
+    if errors > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Build(a) => run_build(a),
+        Command::Lint { dir } => Ok(run_lint(&dir)),
+        Command::Previews(a) => preview_formats(&a.format).and_then(|f| {
+            if f.is_empty() {
+                return Err("--format: name at least one of png, jpeg, webp".into());
+            }
+            run_previews(&a.dir, f, a.look.resolve(&Properties::default())?, !a.quiet).map(|_| ExitCode::SUCCESS)
+        }),
     };
     match result {
         Ok(code) => code,

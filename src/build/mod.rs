@@ -403,6 +403,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         pyramid.bytes_written.load(Ordering::Relaxed),
     );
     write_atomic(&o.out.join("properties"), props.to_text().as_bytes())?;
+    write_atomic(&o.out.join("index.html"), crate::hips::html::index_html(&props).as_bytes())?;
     Ok(BuildReport {
         seconds_total: started.elapsed().as_secs_f64(),
         ..report
@@ -597,10 +598,10 @@ fn properties(
         .map(|im| im.wcs.pixel_scale_deg())
         .fold(f64::MAX, f64::min);
     p.set("s_pixel_scale", format!("{finest:.6e}"));
-    p.set(
-        "moc_sky_fraction",
-        format!("{:.8}", coverage.sky_fraction()),
-    );
+    let fraction = coverage.sky_fraction();
+    // Small surveys cover tiny fractions: keep significant digits, not decimals.
+    let fraction = if fraction >= 1e-3 { format!("{fraction:.6}") } else { format!("{fraction:.5e}") };
+    p.set("moc_sky_fraction", fraction);
     p.set(
         "hips_sampling",
         match o.sampling.interpolation {

@@ -38,6 +38,22 @@ impl Coverage {
         self.moc.cell_fraction(depth, idx) > 0.0
     }
 
+    /// The cells at `depth` (≤ the MOC depth) that the coverage touches, ascending.
+    pub fn cells_at(&self, depth: u8) -> impl Iterator<Item = u64> + '_ {
+        let shift = 2 * (29 - depth as u32);
+        let mut last = None;
+        self.moc.moc_ranges().iter().flat_map(move |r| {
+            let first = r.start >> shift;
+            let end = (r.end - 1) >> shift;
+            let start = match last {
+                Some(l) if l >= first => l + 1,
+                _ => first,
+            };
+            last = Some(end.max(last.unwrap_or(0)));
+            start..=end
+        })
+    }
+
     pub fn depth(&self) -> u8 {
         self.moc.depth_max()
     }

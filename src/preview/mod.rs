@@ -103,6 +103,9 @@ fn update_properties(root: &Path, current: &Properties, formats: &[PreviewFormat
     p.set("hips_tile_format", words.join(" "));
     p.set("hips_pixel_cut", format!("{} {}", tone.low, tone.high));
     p.set("hips_pixel_func", tone.stretch.name());
-    let path = root.join("properties");
-    write_atomic(&path, p.to_text().as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+    for (name, text) in [("properties", p.to_text()), ("index.html", crate::hips::html::index_html(&p))] {
+        let path = root.join(name);
+        write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
 }
