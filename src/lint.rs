@@ -33,9 +33,25 @@ const MANDATORY: [&str; 9] = [
     "hips_frame",
 ];
 /// Recommended keywords whose absence the reference validator reports.
-const RECOMMENDED: [&str; 8] =
-    ["hips_tile_width", "obs_description", "prov_progenitor", "obs_regime", "t_min", "t_max", "em_min", "em_max"];
-const STATUS_WORDS: [&str; 7] = ["public", "private", "master", "mirror", "partial", "clonable", "unclonable"];
+const RECOMMENDED: [&str; 8] = [
+    "hips_tile_width",
+    "obs_description",
+    "prov_progenitor",
+    "obs_regime",
+    "t_min",
+    "t_max",
+    "em_min",
+    "em_max",
+];
+const STATUS_WORDS: [&str; 7] = [
+    "public",
+    "private",
+    "master",
+    "mirror",
+    "partial",
+    "clonable",
+    "unclonable",
+];
 /// Tiles per order and format whose size and type are opened and checked.
 const TILES_CHECKED_PER_ORDER: usize = 200;
 
@@ -45,18 +61,28 @@ struct Lint {
 
 impl Lint {
     fn error(&mut self, m: impl Into<String>) {
-        self.findings.push(Finding { level: Level::Error, message: m.into() });
+        self.findings.push(Finding {
+            level: Level::Error,
+            message: m.into(),
+        });
     }
     fn warn(&mut self, m: impl Into<String>) {
-        self.findings.push(Finding { level: Level::Warning, message: m.into() });
+        self.findings.push(Finding {
+            level: Level::Warning,
+            message: m.into(),
+        });
     }
 }
 
 fn is_iso_date(s: &str) -> bool {
     let s = s.trim_end_matches('Z');
-    ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%.f"]
-        .iter()
-        .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok())
+    [
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+    ]
+    .iter()
+    .any(|f| chrono::NaiveDateTime::parse_from_str(s, f).is_ok())
         || chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
 }
 
@@ -73,12 +99,16 @@ fn check_properties(l: &mut Lint, p: &Properties) {
     }
     if let Some(did) = p.get("creator_did") {
         if !did.starts_with("ivo://") || did.len() <= 6 {
-            l.error(format!("properties: creator_did {did:?} is not an ivo:// identifier"));
+            l.error(format!(
+                "properties: creator_did {did:?} is not an ivo:// identifier"
+            ));
         }
     }
     if let Some(t) = p.get("dataproduct_type") {
         if !["image", "cube", "catalog"].contains(&t) {
-            l.error(format!("properties: dataproduct_type {t:?} is not image, cube or catalog"));
+            l.error(format!(
+                "properties: dataproduct_type {t:?} is not image, cube or catalog"
+            ));
         }
     }
     for key in ["hips_release_date", "hips_creation_date"] {
@@ -97,13 +127,17 @@ fn check_properties(l: &mut Lint, p: &Properties) {
     }
     if let Some(f) = p.get("hips_frame") {
         if !["equatorial", "galactic", "ecliptic"].contains(&f) {
-            l.error(format!("properties: hips_frame {f:?} is not equatorial, galactic or ecliptic"));
+            l.error(format!(
+                "properties: hips_frame {f:?} is not equatorial, galactic or ecliptic"
+            ));
         }
     }
     if let Some(formats) = p.get("hips_tile_format") {
         for w in formats.split_whitespace() {
             if !["fits", "png", "jpeg", "jpg", "webp"].contains(&w) {
-                l.error(format!("properties: hips_tile_format word {w:?} is not a tile format"));
+                l.error(format!(
+                    "properties: hips_tile_format word {w:?} is not a tile format"
+                ));
             }
         }
         if formats.split_whitespace().any(|w| w == "fits") && p.get("hips_pixel_bitpix").is_none() {
@@ -124,18 +158,24 @@ fn check_properties(l: &mut Lint, p: &Properties) {
         if let Some(v) = p.get(key) {
             match v.parse::<f64>() {
                 Ok(x) if (lo..=hi).contains(&x) => {}
-                _ => l.error(format!("properties: {key} {v:?} is not a number in {lo}..{hi}")),
+                _ => l.error(format!(
+                    "properties: {key} {v:?} is not a number in {lo}..{hi}"
+                )),
             }
         }
     }
     if let Some(w) = p.get("hips_tile_width").and_then(|w| w.parse::<u64>().ok()) {
         if !w.is_power_of_two() {
-            l.error(format!("properties: hips_tile_width {w} is not a power of two"));
+            l.error(format!(
+                "properties: hips_tile_width {w} is not a power of two"
+            ));
         }
     }
     if let Some(b) = p.get("hips_pixel_bitpix") {
         if !["8", "16", "32", "64", "-32", "-64"].contains(&b) {
-            l.error(format!("properties: hips_pixel_bitpix {b:?} is not a FITS BITPIX"));
+            l.error(format!(
+                "properties: hips_pixel_bitpix {b:?} is not a FITS BITPIX"
+            ));
         }
     }
     for key in ["hips_pixel_cut", "hips_data_range"] {
@@ -151,7 +191,8 @@ fn check_properties(l: &mut Lint, p: &Properties) {
 /// (width, height) of an image file: FITS via its header, others via their own header.
 fn image_size(path: &Path, ext: &str) -> Result<(usize, usize), String> {
     if ext == "fits" {
-        let (hdus, _) = list_image_hdus(path, &HduSelection::FirstImage).map_err(|e| e.to_string())?;
+        let (hdus, _) =
+            list_image_hdus(path, &HduSelection::FirstImage).map_err(|e| e.to_string())?;
         let h = hdus.first().ok_or("no image HDU")?;
         Ok((h.width, h.height))
     } else {
@@ -162,9 +203,14 @@ fn image_size(path: &Path, ext: &str) -> Result<(usize, usize), String> {
 
 /// Lints the HiPS at `root`; findings sorted errors first.
 pub fn lint(root: &Path) -> Vec<Finding> {
-    let mut l = Lint { findings: Vec::new() };
+    let mut l = Lint {
+        findings: Vec::new(),
+    };
     let props_path = root.join("properties");
-    let props = match std::fs::read_to_string(&props_path).map_err(|e| e.to_string()).and_then(|t| Properties::parse(&t)) {
+    let props = match std::fs::read_to_string(&props_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| Properties::parse(&t))
+    {
         Ok(p) => p,
         Err(e) => {
             l.error(format!("properties: cannot be read: {e}"));
@@ -172,15 +218,34 @@ pub fn lint(root: &Path) -> Vec<Finding> {
         }
     };
     check_properties(&mut l, &props);
-    let Some(order) = props.get("hips_order").and_then(|o| o.parse::<u8>().ok()) else { return l.findings };
-    let min_order = props.get("hips_order_min").and_then(|o| o.parse::<u8>().ok()).unwrap_or(0);
-    let width: usize = props.get("hips_tile_width").and_then(|w| w.parse().ok()).unwrap_or(512);
-    let formats: Vec<String> = props.get("hips_tile_format").unwrap_or("").split_whitespace().map(|f| f.replace("jpg", "jpeg")).collect();
+    let Some(order) = props.get("hips_order").and_then(|o| o.parse::<u8>().ok()) else {
+        return l.findings;
+    };
+    let min_order = props
+        .get("hips_order_min")
+        .and_then(|o| o.parse::<u8>().ok())
+        .unwrap_or(0);
+    let width: usize = props
+        .get("hips_tile_width")
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(512);
+    let formats: Vec<String> = props
+        .get("hips_tile_format")
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|f| f.replace("jpg", "jpeg"))
+        .collect();
 
     if min_order > 2 {
         l.warn(format!("orders 0..{} are missing (hips_order_min = {min_order}): some clients show nothing at wide fields", min_order - 1));
     }
-    let hips = crate::tiles::HipsDir { root: root.to_path_buf(), properties: props.clone(), order, width, frame: crate::wcs::Frame::Equatorial };
+    let hips = crate::tiles::HipsDir {
+        root: root.to_path_buf(),
+        properties: props.clone(),
+        order,
+        width,
+        frame: crate::wcs::Frame::Equatorial,
+    };
     let mut tiles_by_order = Vec::new();
     for k in min_order..=order {
         let mut per_format = Vec::new();
@@ -188,14 +253,19 @@ pub fn lint(root: &Path) -> Vec<Finding> {
             match hips.tiles(k, f) {
                 Ok(t) if !t.is_empty() => per_format.push(t),
                 _ => {
-                    l.error(format!("Norder{k}: no {f} tile (orders {min_order}..{order} must all exist)"));
+                    l.error(format!(
+                        "Norder{k}: no {f} tile (orders {min_order}..{order} must all exist)"
+                    ));
                     per_format.push(Vec::new());
                 }
             }
         }
         for (f, t) in formats.iter().zip(&per_format).skip(1) {
             if *t != per_format[0] {
-                l.error(format!("Norder{k}: the {f} tiles are not the same set as the {} tiles", formats[0]));
+                l.error(format!(
+                    "Norder{k}: the {f} tiles are not the same set as the {} tiles",
+                    formats[0]
+                ));
             }
         }
         for (f, t) in formats.iter().zip(&per_format) {
@@ -204,7 +274,10 @@ pub fn lint(root: &Path) -> Vec<Finding> {
                 let path = tile_path(root, k, n, f);
                 match image_size(&path, f) {
                     Ok(size) if size == (width, width) => {}
-                    Ok((w, h)) => l.error(format!("{}: {w}×{h} pixels, hips_tile_width says {width}", path.display())),
+                    Ok((w, h)) => l.error(format!(
+                        "{}: {w}×{h} pixels, hips_tile_width says {width}",
+                        path.display()
+                    )),
                     Err(e) => l.error(format!("{}: unreadable: {e}", path.display())),
                 }
             }
@@ -217,7 +290,12 @@ pub fn lint(root: &Path) -> Vec<Finding> {
             let path = root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{f}"));
             match image_size(&path, f) {
                 Ok(size) if size == (27 * t, 29 * t) => {}
-                Ok((w, h)) => l.error(format!("{}: {w}×{h}, expected {}×{}", path.display(), 27 * t, 29 * t)),
+                Ok((w, h)) => l.error(format!(
+                    "{}: {w}×{h}, expected {}×{}",
+                    path.display(),
+                    27 * t,
+                    29 * t
+                )),
                 Err(_) if !path.exists() => l.error(format!("{}: missing", path.display())),
                 Err(e) => l.error(format!("{}: unreadable: {e}", path.display())),
             }
@@ -229,26 +307,40 @@ pub fn lint(root: &Path) -> Vec<Finding> {
             Err(e) => l.error(format!("Moc.fits: {e}")),
             Ok(moc) => {
                 if let Some((k, leaves)) = tiles_by_order.last() {
-                    let outside = leaves.iter().filter(|&&n| !moc.intersects_cell(*k, n)).count();
+                    let outside = leaves
+                        .iter()
+                        .filter(|&&n| !moc.intersects_cell(*k, n))
+                        .count();
                     if outside > 0 {
-                        l.error(format!("Moc.fits: {outside} tiles of Norder{k} lie outside the MOC"));
+                        l.error(format!(
+                            "Moc.fits: {outside} tiles of Norder{k} lie outside the MOC"
+                        ));
                     }
                     if moc.depth() >= *k {
-                        let covered: std::collections::HashSet<u64> = leaves.iter().copied().collect();
+                        let covered: std::collections::HashSet<u64> =
+                            leaves.iter().copied().collect();
                         let missing = moc.cells_at(*k).filter(|c| !covered.contains(c)).count();
                         if missing > 0 {
-                            l.warn(format!("Moc.fits: covers {missing} Norder{k} cells that have no tile"));
+                            l.warn(format!(
+                                "Moc.fits: covers {missing} Norder{k} cells that have no tile"
+                            ));
                         }
                     }
                 }
-                if let Some(f) = props.get("moc_sky_fraction").and_then(|f| f.parse::<f64>().ok()) {
+                if let Some(f) = props
+                    .get("moc_sky_fraction")
+                    .and_then(|f| f.parse::<f64>().ok())
+                {
                     if (f - moc.sky_fraction()).abs() > 1e-4 * f.max(1e-6) + 1e-9 {
-                        l.warn(format!("moc_sky_fraction {f} differs from the MOC's {}", moc.sky_fraction()));
+                        l.warn(format!(
+                            "moc_sky_fraction {f} differs from the MOC's {}",
+                            moc.sky_fraction()
+                        ));
                     }
                 }
             }
         },
     }
-    l.findings.sort_by(|a, b| b.level.cmp(&a.level));
+    l.findings.sort_by_key(|f| std::cmp::Reverse(f.level));
     l.findings
 }

@@ -54,12 +54,16 @@ impl PreviewLook {
     fn resolve(&self, suggested: &Properties) -> Result<(CutSpec, Stretch), String> {
         let cut = match (self.pixel_cut, suggested.get("hips_pixel_cut")) {
             (Some(c), _) => c,
-            (None, Some(s)) => s.parse().map_err(|e| format!("hips_pixel_cut of the preset: {e}"))?,
+            (None, Some(s)) => s
+                .parse()
+                .map_err(|e| format!("hips_pixel_cut of the preset: {e}"))?,
             (None, None) => CutSpec::default(),
         };
         let stretch = match (self.stretch, suggested.get("hips_pixel_func")) {
             (Some(s), _) => s,
-            (None, Some(s)) => s.parse().map_err(|e| format!("hips_pixel_func of the preset: {e}"))?,
+            (None, Some(s)) => s
+                .parse()
+                .map_err(|e| format!("hips_pixel_func of the preset: {e}"))?,
             (None, None) => Stretch::default(),
         };
         Ok((cut, stretch))
@@ -228,7 +232,11 @@ fn user_properties(a: &BuildArgs) -> Result<Properties, String> {
 /// The 8-bit formats named in a `--format` list (`fits` is accepted and skipped).
 fn preview_formats(list: &str) -> Result<Vec<PreviewFormat>, String> {
     let mut formats = Vec::new();
-    for word in list.split(',').map(str::trim).filter(|w| *w != "fits" && !w.is_empty()) {
+    for word in list
+        .split(',')
+        .map(str::trim)
+        .filter(|w| *w != "fits" && !w.is_empty())
+    {
         let f: PreviewFormat = word.parse().map_err(|e| format!("--format {word}: {e}"))?;
         if !formats.contains(&f) {
             formats.push(f);
@@ -243,7 +251,12 @@ fn run_previews(
     (cut, stretch): (CutSpec, Stretch),
     verbose: bool,
 ) -> Result<(), String> {
-    let o = PreviewOptions { formats, cut, stretch, verbose };
+    let o = PreviewOptions {
+        formats,
+        cut,
+        stretch,
+        verbose,
+    };
     let r = write_previews(root, &o)?;
     let names: Vec<&str> = o.formats.iter().map(|f| f.extension()).collect();
     eprintln!(
@@ -339,8 +352,15 @@ fn run_lint(dir: &std::path::Path) -> ExitCode {
         };
         println!("{level}: {}", f.message);
     }
-    let errors = findings.iter().filter(|f| f.level == hipsforge::lint::Level::Error).count();
-    println!("{}: {errors} errors, {} warnings", dir.display(), findings.len() - errors);
+    let errors = findings
+        .iter()
+        .filter(|f| f.level == hipsforge::lint::Level::Error)
+        .count();
+    println!(
+        "{}: {errors} errors, {} warnings",
+        dir.display(),
+        findings.len() - errors
+    );
     if errors > 0 {
         ExitCode::from(1)
     } else {
@@ -357,7 +377,8 @@ fn main() -> ExitCode {
             if f.is_empty() {
                 return Err("--format: name at least one of png, jpeg, webp".into());
             }
-            run_previews(&a.dir, f, a.look.resolve(&Properties::default())?, !a.quiet).map(|_| ExitCode::SUCCESS)
+            run_previews(&a.dir, f, a.look.resolve(&Properties::default())?, !a.quiet)
+                .map(|_| ExitCode::SUCCESS)
         }),
     };
     match result {

@@ -60,29 +60,49 @@ fn every_shared_hdu_matches_astropy_both_ways() {
 /// TAN, LONPOLE, south-pole STG, RA wrap): tests/data/projection_reference.json from astropy.
 #[test]
 fn synthetic_projection_headers_match_astropy() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/projection_reference.json");
-    let reference: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/projection_reference.json");
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut checked = 0;
     for case in reference["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
-        let header = hipsforge::fits::Header::from_pairs(case["header"].as_object().unwrap().iter().map(|(k, v)| {
-            (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string))
-        }));
+        let header = hipsforge::fits::Header::from_pairs(
+            case["header"].as_object().unwrap().iter().map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            }),
+        );
         let wcs = Wcs::from_header(&header).unwrap_or_else(|e| panic!("{name}: {e}"));
         for p in case["points"].as_array().unwrap() {
             let p: Vec<Option<f64>> = p.as_array().unwrap().iter().map(|v| v.as_f64()).collect();
             let (x, y) = (p[0].unwrap(), p[1].unwrap());
             let (Some(lon), Some(lat)) = (p[2], p[3]) else {
-                let back = wcs.pixel_to_world(x, y).and_then(|(l, b)| wcs.world_to_pixel(l, b));
-                assert!(back.is_none_or(|(bx, by)| (bx - x).hypot(by - y) > 1e-3), "{name}: ({x}, {y}) is off-sky");
+                let back = wcs
+                    .pixel_to_world(x, y)
+                    .and_then(|(l, b)| wcs.world_to_pixel(l, b));
+                assert!(
+                    back.is_none_or(|(bx, by)| (bx - x).hypot(by - y) > 1e-3),
+                    "{name}: ({x}, {y}) is off-sky"
+                );
                 continue;
             };
-            let ours = wcs.pixel_to_world(x, y).unwrap_or_else(|| panic!("{name}: ({x}, {y}) not projected"));
+            let ours = wcs
+                .pixel_to_world(x, y)
+                .unwrap_or_else(|| panic!("{name}: ({x}, {y}) not projected"));
             let err = common::separation_arcsec(ours, (lon, lat));
-            assert!(err < 1e-3, "{name}: ({x}, {y}) → {ours:?}, astropy ({lon}, {lat}): {err}″");
+            assert!(
+                err < 1e-3,
+                "{name}: ({x}, {y}) → {ours:?}, astropy ({lon}, {lat}): {err}″"
+            );
             if lat.abs() < 89.999 {
                 let (bx, by) = wcs.world_to_pixel(lon, lat).unwrap();
-                assert!((bx - x).hypot(by - y) < 1e-6, "{name}: back to ({bx}, {by}), expected ({x}, {y})");
+                assert!(
+                    (bx - x).hypot(by - y) < 1e-6,
+                    "{name}: back to ({bx}, {by}), expected ({x}, {y})"
+                );
             }
             checked += 1;
         }

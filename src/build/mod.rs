@@ -403,7 +403,10 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         pyramid.bytes_written.load(Ordering::Relaxed),
     );
     write_atomic(&o.out.join("properties"), props.to_text().as_bytes())?;
-    write_atomic(&o.out.join("index.html"), crate::hips::html::index_html(&props).as_bytes())?;
+    write_atomic(
+        &o.out.join("index.html"),
+        crate::hips::html::index_html(&props).as_bytes(),
+    )?;
     Ok(BuildReport {
         seconds_total: started.elapsed().as_secs_f64(),
         ..report
@@ -600,7 +603,11 @@ fn properties(
     p.set("s_pixel_scale", format!("{finest:.6e}"));
     let fraction = coverage.sky_fraction();
     // Small surveys cover tiny fractions: keep significant digits, not decimals.
-    let fraction = if fraction >= 1e-3 { format!("{fraction:.6}") } else { format!("{fraction:.5e}") };
+    let fraction = if fraction >= 1e-3 {
+        format!("{fraction:.6}")
+    } else {
+        format!("{fraction:.5e}")
+    };
     p.set("moc_sky_fraction", fraction);
     p.set(
         "hips_sampling",

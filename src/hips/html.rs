@@ -4,25 +4,46 @@
 
 use super::properties::Properties;
 
-const ALADIN_SOURCES: [&str; 3] =
-    ["./aladin.js", "/aladin-lite/aladin.js", "https://aladin.cds.unistra.fr/AladinLite/api/v3/latest/aladin.js"];
+const ALADIN_SOURCES: [&str; 3] = [
+    "./aladin.js",
+    "/aladin-lite/aladin.js",
+    "https://aladin.cds.unistra.fr/AladinLite/api/v3/latest/aladin.js",
+];
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The tile format a browser should display: 8-bit first (Aladin Lite's preference), else FITS.
 pub fn display_format(p: &Properties) -> &'static str {
-    let formats: Vec<&str> = p.get("hips_tile_format").unwrap_or("fits").split_whitespace().collect();
-    ["png", "jpeg", "webp"].into_iter().find(|f| formats.contains(f)).unwrap_or("fits")
+    let formats: Vec<&str> = p
+        .get("hips_tile_format")
+        .unwrap_or("fits")
+        .split_whitespace()
+        .collect();
+    ["png", "jpeg", "webp"]
+        .into_iter()
+        .find(|f| formats.contains(f))
+        .unwrap_or("fits")
 }
 
 pub fn index_html(p: &Properties) -> String {
     let title = escape(p.get("obs_title").unwrap_or("HiPS"));
     let did = escape(p.get("creator_did").unwrap_or(""));
     let num = |k: &str, d: f64| p.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(d);
-    let (ra, dec, fov) = (num("hips_initial_ra", 0.0), num("hips_initial_dec", 0.0), num("hips_initial_fov", 60.0));
-    let frame = if p.get("hips_frame") == Some("galactic") { "galactic" } else { "ICRS" };
+    let (ra, dec, fov) = (
+        num("hips_initial_ra", 0.0),
+        num("hips_initial_dec", 0.0),
+        num("hips_initial_fov", 60.0),
+    );
+    let frame = if p.get("hips_frame") == Some("galactic") {
+        "galactic"
+    } else {
+        "ICRS"
+    };
     let sources = ALADIN_SOURCES.map(|s| format!("'{s}'")).join(", ");
     format!(
         r#"<!DOCTYPE html>
@@ -78,6 +99,9 @@ mod tests {
         assert!(html.contains("target: '10.5 -3'") && html.contains("fov: 0.5"));
         assert!(html.contains("imgFormat: 'png'") && html.contains("cooFrame: 'galactic'"));
         assert!(html.contains("A &lt;b&gt;"));
-        assert_eq!(display_format(&Properties::parse("hips_tile_format = fits").unwrap()), "fits");
+        assert_eq!(
+            display_format(&Properties::parse("hips_tile_format = fits").unwrap()),
+            "fits"
+        );
     }
 }

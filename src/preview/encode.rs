@@ -31,13 +31,20 @@ impl FromStr for PreviewFormat {
             "png" => Ok(PreviewFormat::Png),
             "jpeg" | "jpg" => Ok(PreviewFormat::Jpeg),
             "webp" => Ok(PreviewFormat::Webp),
-            other => Err(format!("unknown tile format {other:?} (fits, png, jpeg, webp)")),
+            other => Err(format!(
+                "unknown tile format {other:?} (fits, png, jpeg, webp)"
+            )),
         }
     }
 }
 
 /// Grey levels and opacity of a FITS-layout array (`width` × `height`), flipped to top-down.
-pub fn to_grey_alpha(data: &[f32], width: usize, height: usize, tone: &ToneMap) -> (Vec<u8>, Vec<u8>) {
+pub fn to_grey_alpha(
+    data: &[f32],
+    width: usize,
+    height: usize,
+    tone: &ToneMap,
+) -> (Vec<u8>, Vec<u8>) {
     let mut grey = vec![0u8; width * height];
     let mut alpha = vec![0u8; width * height];
     for r in 0..height {
@@ -53,7 +60,13 @@ pub fn to_grey_alpha(data: &[f32], width: usize, height: usize, tone: &ToneMap) 
 }
 
 /// Encodes a top-down grey/alpha picture.
-pub fn encode(format: PreviewFormat, width: usize, height: usize, grey: &[u8], alpha: &[u8]) -> Result<Vec<u8>, String> {
+pub fn encode(
+    format: PreviewFormat,
+    width: usize,
+    height: usize,
+    grey: &[u8],
+    alpha: &[u8],
+) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let (w, h) = (width as u32, height as u32);
     match format {
@@ -98,7 +111,11 @@ mod tests {
     fn picture_is_the_fits_array_flipped_and_png_round_trips() {
         // 2×2 FITS array: stored row 0 (bottom) = [0, 100], row 1 (top) = [NaN, 50].
         let data = [0.0, 100.0, f32::NAN, 50.0];
-        let tone = ToneMap { low: 0.0, high: 100.0, stretch: Stretch::Linear };
+        let tone = ToneMap {
+            low: 0.0,
+            high: 100.0,
+            stretch: Stretch::Linear,
+        };
         let (grey, alpha) = to_grey_alpha(&data, 2, 2, &tone);
         assert_eq!(grey, vec![0, 128, 0, 255]);
         assert_eq!(alpha, vec![0, 255, 255, 255]);

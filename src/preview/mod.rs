@@ -48,7 +48,12 @@ fn survey_sample(hips: &HipsDir) -> Result<Vec<f32>, String> {
         .map(|&t| {
             let data = hips.read_tile(hips.order, t)?.unwrap_or_default();
             let step = (data.len() / SAMPLE_PER_TILE).max(1);
-            Ok(data.iter().step_by(step).copied().filter(|v| v.is_finite()).collect())
+            Ok(data
+                .iter()
+                .step_by(step)
+                .copied()
+                .filter(|v| v.is_finite())
+                .collect())
         })
         .collect::<Result<_, String>>()?;
     Ok(per_tile.concat())
@@ -60,9 +65,16 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
     let started = std::time::Instant::now();
     let hips = HipsDir::open(root)?;
     let (low, high) = o.cut.resolve(&mut survey_sample(&hips)?)?;
-    let tone = ToneMap { low, high, stretch: o.stretch };
+    let tone = ToneMap {
+        low,
+        high,
+        stretch: o.stretch,
+    };
     if o.verbose {
-        eprintln!("PREVIEWS: cut {low} .. {high}, {} stretch", o.stretch.name());
+        eprintln!(
+            "PREVIEWS: cut {low} .. {high}, {} stretch",
+            o.stretch.name()
+        );
     }
     let width = hips.width;
     let mut jobs = Vec::new();
@@ -70,7 +82,9 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
         jobs.extend(hips.tiles(order, "fits")?.into_iter().map(|t| (order, t)));
     }
     jobs.par_iter().try_for_each(|&(order, npix)| {
-        let data = hips.read_tile(order, npix)?.ok_or_else(|| format!("tile {order}/{npix} vanished"))?;
+        let data = hips
+            .read_tile(order, npix)?
+            .ok_or_else(|| format!("tile {order}/{npix} vanished"))?;
         let (grey, alpha) = to_grey_alpha(&data, width, width, &tone);
         for &f in &o.formats {
             let path = tile_path(root, order, npix, f.extension());
@@ -89,21 +103,34 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
         let (grey, alpha) = to_grey_alpha(&data, w, h, &tone);
         for &f in &o.formats {
             let path = root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{}", f.extension()));
-            write_atomic(&path, &encode(f, w, h, &grey, &alpha)?).map_err(|e| format!("{}: {e}", path.display()))?;
+            write_atomic(&path, &encode(f, w, h, &grey, &alpha)?)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
     update_properties(root, &hips.properties, &o.formats, &tone)?;
-    Ok(PreviewReport { tone, tiles: jobs.len(), seconds: started.elapsed().as_secs_f64() })
+    Ok(PreviewReport {
+        tone,
+        tiles: jobs.len(),
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
-fn update_properties(root: &Path, current: &Properties, formats: &[PreviewFormat], tone: &ToneMap) -> Result<(), String> {
+fn update_properties(
+    root: &Path,
+    current: &Properties,
+    formats: &[PreviewFormat],
+    tone: &ToneMap,
+) -> Result<(), String> {
     let mut p = current.clone();
     let mut words: Vec<&str> = formats.iter().map(|f| f.extension()).collect();
     words.push("fits");
     p.set("hips_tile_format", words.join(" "));
     p.set("hips_pixel_cut", format!("{} {}", tone.low, tone.high));
     p.set("hips_pixel_func", tone.stretch.name());
-    for (name, text) in [("properties", p.to_text()), ("index.html", crate::hips::html::index_html(&p))] {
+    for (name, text) in [
+        ("properties", p.to_text()),
+        ("index.html", crate::hips::html::index_html(&p)),
+    ] {
         let path = root.join(name);
         write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
     }

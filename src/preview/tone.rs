@@ -48,7 +48,11 @@ impl FromStr for Stretch {
             "log" => Stretch::Log,
             "asinh" => Stretch::Asinh,
             "pow2" | "power" => Stretch::Pow2,
-            other => return Err(format!("unknown stretch {other:?} (linear, sqrt, log, asinh, pow2)")),
+            other => {
+                return Err(format!(
+                    "unknown stretch {other:?} (linear, sqrt, log, asinh, pow2)"
+                ))
+            }
         })
     }
 }
@@ -69,7 +73,10 @@ pub struct CutSpec {
 
 impl Default for CutSpec {
     fn default() -> Self {
-        CutSpec { low: CutValue::Percentile(0.5), high: CutValue::Percentile(99.5) }
+        CutSpec {
+            low: CutValue::Percentile(0.5),
+            high: CutValue::Percentile(99.5),
+        }
     }
 }
 
@@ -84,14 +91,21 @@ impl FromStr for CutSpec {
                 }
                 Ok(CutValue::Percentile(p))
             } else {
-                t.parse().map(CutValue::Value).map_err(|_| format!("bad cut value {t:?}"))
+                t.parse()
+                    .map(CutValue::Value)
+                    .map_err(|_| format!("bad cut value {t:?}"))
             }
         };
         let parts: Vec<&str> = s.split_whitespace().collect();
         let [low, high] = parts[..] else {
-            return Err(format!("pixel cut {s:?}: expected two values like \"0.5% 99.5%\" or \"-1 250\""));
+            return Err(format!(
+                "pixel cut {s:?}: expected two values like \"0.5% 99.5%\" or \"-1 250\""
+            ));
         };
-        Ok(CutSpec { low: parse(low)?, high: parse(high)? })
+        Ok(CutSpec {
+            low: parse(low)?,
+            high: parse(high)?,
+        })
     }
 }
 
@@ -157,15 +171,25 @@ mod tests {
 
     #[test]
     fn tone_map_ends_and_stretches() {
-        let t = ToneMap { low: 0.0, high: 100.0, stretch: Stretch::Linear };
+        let t = ToneMap {
+            low: 0.0,
+            high: 100.0,
+            stretch: Stretch::Linear,
+        };
         assert_eq!(t.grey(-5.0), Some(0));
         assert_eq!(t.grey(100.0), Some(255));
         assert_eq!(t.grey(50.0), Some(128));
         assert_eq!(t.grey(f32::NAN), None);
-        let s = ToneMap { stretch: Stretch::Sqrt, ..t };
+        let s = ToneMap {
+            stretch: Stretch::Sqrt,
+            ..t
+        };
         assert_eq!(s.grey(25.0), Some(128));
         for st in [Stretch::Log, Stretch::Asinh, Stretch::Pow2, Stretch::Sqrt] {
-            assert!(st.apply(0.0).abs() < 1e-12 && (st.apply(1.0) - 1.0).abs() < 1e-12, "{st:?}");
+            assert!(
+                st.apply(0.0).abs() < 1e-12 && (st.apply(1.0) - 1.0).abs() < 1e-12,
+                "{st:?}"
+            );
         }
     }
 }

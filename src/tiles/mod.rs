@@ -58,9 +58,17 @@ impl HipsDir {
 
     /// Orders that have a `NorderK` directory, ascending.
     pub fn orders(&self) -> Result<Vec<u8>, String> {
-        let entries = std::fs::read_dir(&self.root).map_err(|e| format!("{}: {e}", self.root.display()))?;
+        let entries =
+            std::fs::read_dir(&self.root).map_err(|e| format!("{}: {e}", self.root.display()))?;
         let mut orders: Vec<u8> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("Norder")?.parse().ok())
+            .filter_map(|e| {
+                e.ok()?
+                    .file_name()
+                    .to_str()?
+                    .strip_prefix("Norder")?
+                    .parse()
+                    .ok()
+            })
             .collect();
         orders.sort_unstable();
         Ok(orders)
@@ -79,7 +87,12 @@ impl HipsDir {
             }
             for f in read(&sub)? {
                 let name = f.map_err(|e| e.to_string())?.file_name();
-                let n = name.to_str().and_then(|n| n.strip_prefix("Npix")?.strip_suffix(suffix.as_str())?.parse::<u64>().ok());
+                let n = name.to_str().and_then(|n| {
+                    n.strip_prefix("Npix")?
+                        .strip_suffix(suffix.as_str())?
+                        .parse::<u64>()
+                        .ok()
+                });
                 tiles.extend(n);
             }
         }

@@ -146,3 +146,58 @@ pub fn offset(ra: f64, dec: f64, east_arcsec: f64, north_arcsec: f64) -> (f64, f
 pub fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_hipsforge"))
 }
+
+pub const SCENE_CENTRE: (f64, f64) = (150.0, 2.0);
+
+pub struct Scene {
+    pub images: Vec<SynthImage>,
+    pub stars: Vec<Star>,
+    /// How many images hold each star well inside.
+    pub covered_by: Vec<usize>,
+}
+
+/// Two overlapping 1″ TAN images around (150, +2) (the second rotated and skewed) and nine
+/// stars, some in the overlap.
+pub fn two_image_scene() -> Scene {
+    let a = SynthImage {
+        width: 240,
+        height: 240,
+        crval: SCENE_CENTRE,
+        cd: rotated_cd(1.0, 0.0),
+    };
+    // Second image 180″ east, rotated and skewed (CD1_2 ≠ CD2_1, as in SDSS/UKIDSS headers).
+    let b = SynthImage {
+        width: 240,
+        height: 220,
+        crval: offset(SCENE_CENTRE.0, SCENE_CENTRE.1, 180.0, 10.0),
+        cd: [[-2.60e-4, 0.95e-4], [1.10e-4, 2.72e-4]],
+    };
+    let mut stars = Vec::new();
+    for (i, east) in [-80.0, -30.0, 20.0, 75.0, 90.0, 105.0, 150.0, 200.0, 250.0]
+        .iter()
+        .enumerate()
+    {
+        let north = [-60.0, 0.0, 50.0][i % 3];
+        let (ra, dec) = offset(SCENE_CENTRE.0, SCENE_CENTRE.1, *east, north);
+        stars.push(Star {
+            ra,
+            dec,
+            peak: 1000.0,
+            sigma_arcsec: 1.5,
+        });
+    }
+    let images = vec![a, b];
+    let inside = |im: &SynthImage, s: &Star| {
+        let (px, py) = im.wcs().world_to_pixel(s.ra, s.dec).unwrap();
+        px > 15.0 && py > 15.0 && px < im.width as f64 - 15.0 && py < im.height as f64 - 15.0
+    };
+    let covered_by = stars
+        .iter()
+        .map(|s| images.iter().filter(|im| inside(im, s)).count())
+        .collect();
+    Scene {
+        images,
+        stars,
+        covered_by,
+    }
+}

@@ -1,0 +1,337 @@
+//! 8-bit previews, Allsky images, seams, lint and `hipsforge previews`, on synthetic and real data.
+
+mod common;
+
+use std::path::Path;
+
+use hipsforge::build::{build, BuildOptions};
+use hipsforge::hips::layout::{join_subindex, split_subindex, tile_path};
+use hipsforge::lint::{lint, Level};
+use hipsforge::preview::{
+    write_previews, CutSpec, PreviewFormat, PreviewOptions, Stretch, ToneMap,
+};
+use hipsforge::tiles::HipsDir;
+
+fn build_scene(dir: &Path) -> HipsDir {
+    let s = common::two_image_scene();
+    let inputs = dir.join("in");
+    std::fs::create_dir_all(&inputs).unwrap();
+    for (i, im) in s.images.iter().enumerate() {
+        im.write(&inputs.join(format!("img{i}.fits")), &s.stars);
+    }
+    let mut o = BuildOptions::new(vec![inputs], dir.join("hips"), "ivo://test/P/scene");
+    o.tile_width = 64;
+    for (k, v) in [
+        ("obs_description", "synthetic"),
+        ("prov_progenitor", "tests"),
+        ("obs_regime", "Optical"),
+        ("em_min", "4e-7"),
+        ("em_max", "7e-7"),
+        ("t_min", "60000"),
+        ("t_max", "60001"),
+    ] {
+        o.properties.set(k, v);
+    }
+    build(&o).unwrap();
+    HipsDir::open(&dir.join("hips")).unwrap()
+}
+
+fn previews(hips: &HipsDir, formats: Vec<PreviewFormat>, cut: &str, stretch: Stretch) -> ToneMap {
+    let o = PreviewOptions {
+        formats,
+        cut: cut.parse::<CutSpec>().unwrap(),
+        stretch,
+        verbose: false,
+    };
+    write_previews(&hips.root, &o).unwrap().tone
+}
+
+#[test]
+fn png_tiles_are_the_fits_tiles_flipped_through_one_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let hips = build_scene(dir.path());
+    let tone = previews(
+        &hips,
+        vec![PreviewFormat::Png, PreviewFormat::Jpeg],
+        "0.5% 99.5%",
+        Stretch::Asinh,
+    );
+    let hips = HipsDir::open(&hips.root).unwrap();
+    assert_eq!(
+        hips.properties.get("hips_tile_format"),
+        Some("png jpeg fits")
+    );
+    assert_eq!(
+        hips.properties.get("hips_pixel_cut"),
+        Some(format!("{} {}", tone.low, tone.high).as_str())
+    );
+    let w = hips.width;
+    let mut compared = 0;
+    for order in hips.orders().unwrap() {
+        for npix in hips.tiles(order, "fits").unwrap() {
+            let fits = hips.read_tile(order, npix).unwrap().unwrap();
+            let png = image::open(tile_path(&hips.root, order, npix, "png"))
+                .unwrap()
+                .to_luma_alpha8();
+            let jpeg = image::open(tile_path(&hips.root, order, npix, "jpeg"))
+                .unwrap()
+                .to_luma8();
+            assert_eq!(png.dimensions(), (w as u32, w as u32));
+            let mut jpeg_err = 0.0;
+            for r in 0..w {
+                for c in 0..w {
+                    let v = fits[(w - 1 - r) * w + c];
+                    let [g, a] = png.get_pixel(c as u32, r as u32).0;
+                    match tone.grey(v) {
+                        Some(expected) => {
+                            assert_eq!((g, a), (expected, 255), "{order}/{npix} ({r}, {c})")
+                        }
+                        None => assert_eq!(a, 0, "blank must be transparent"),
+                    }
+                    jpeg_err += (jpeg.get_pixel(c as u32, r as u32).0[0] as f64
+                        - tone.grey(v).unwrap_or(0) as f64)
+                        .abs();
+                }
+            }
+            let jpeg_err = jpeg_err / (w * w) as f64;
+            assert!(
+                jpeg_err < 3.0,
+                "JPEG {order}/{npix} off by {jpeg_err} levels"
+            );
+            // The brightest source sits at the same place, FITS row r ↔ PNG row W−1−r.
+            let (k, _) = fits
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| v.is_finite())
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .unwrap();
+            let (row, col) = (k / w, k % w);
+            assert_eq!(
+                png.get_pixel(col as u32, (w - 1 - row) as u32).0[0],
+                tone.grey(fits[k]).unwrap()
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared > 30);
+    // Allsky.png is Allsky.fits flipped through the same cut.
+    let (hdus, _) = hipsforge::fits::list_image_hdus(
+        &hips.root.join("Norder3/Allsky.fits"),
+        &Default::default(),
+    )
+    .unwrap();
+    let fits = hipsforge::fits::read_pixels(&hdus[0]).unwrap();
+    let png = image::open(hips.root.join("Norder3/Allsky.png"))
+        .unwrap()
+        .to_luma_alpha8();
+    let (aw, ah) = (hdus[0].width, hdus[0].height);
+    assert_eq!(png.dimensions(), (aw as u32, ah as u32));
+    for r in 0..ah {
+        for c in 0..aw {
+            let [g, a] = png.get_pixel(c as u32, r as u32).0;
+            assert_eq!(tone.grey(fits[(ah - 1 - r) * aw + c]).map_or(0, |_| 255), a);
+            if a == 255 {
+                assert_eq!(Some(g), tone.grey(fits[(ah - 1 - r) * aw + c]));
+            }
+        }
+    }
+}
+
+/// Mean |difference| across the shared edges of x-adjacent max-order tiles, and between the
+/// last two pixel columns inside them, for float values and for grey levels.
+#[test]
+fn adjacent_tiles_have_no_seams() {
+    let dir = tempfile::tempdir().unwrap();
+    let hips = build_scene(dir.path());
+    let tone = previews(
+        &hips,
+        vec![PreviewFormat::Png],
+        "0.5% 99.5%",
+        Stretch::Linear,
+    );
+    let (w, k) = (hips.width, hips.order);
+    let tiles = hips.tiles(k, "fits").unwrap();
+    let (mut across, mut within, mut across_grey, mut within_grey, mut n) = (0.0, 0.0, 0.0, 0.0, 0);
+    for &a in &tiles {
+        let (tx, ty) = split_subindex(a & ((1 << (2 * k)) - 1));
+        let b = (a >> (2 * k) << (2 * k)) | join_subindex(tx + 1, ty);
+        if tx + 1 >= (1 << k) || !tiles.contains(&b) {
+            continue;
+        }
+        let (da, db) = (
+            hips.read_tile(k, a).unwrap().unwrap(),
+            hips.read_tile(k, b).unwrap().unwrap(),
+        );
+        // Pixel (x, y) is at storage row W−1−x, column y: x = W−1 is row 0, x = 0 is row W−1.
+        for y in 0..w {
+            let (a_last, a_prev, b_first) = (da[y], da[w + y], db[(w - 1) * w + y]);
+            if a_last.is_nan() || a_prev.is_nan() || b_first.is_nan() {
+                continue;
+            }
+            across += (a_last - b_first).abs() as f64;
+            within += (a_last - a_prev).abs() as f64;
+            let g = |v: f32| tone.grey(v).unwrap() as f64;
+            across_grey += (g(a_last) - g(b_first)).abs();
+            within_grey += (g(a_last) - g(a_prev)).abs();
+            n += 1;
+        }
+    }
+    assert!(n > 200, "only {n} edge pixels compared");
+    assert!(
+        across <= 1.5 * within,
+        "float seam: across {} vs within {}",
+        across / n as f64,
+        within / n as f64
+    );
+    assert!(
+        across_grey <= 1.5 * within_grey + n as f64 * 0.5,
+        "grey seam: {across_grey} vs {within_grey}"
+    );
+}
+
+#[test]
+fn real_sdss_previews_have_sane_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = common::shared_data().join("sdss/frame-i-002583-2-0136.fits.bz2");
+    let mut o = BuildOptions::new(vec![input], dir.path().to_path_buf(), "ivo://test/P/sdss-i");
+    o.tile_width = 256;
+    build(&o).unwrap();
+    let hips = HipsDir::open(dir.path()).unwrap();
+    previews(
+        &hips,
+        vec![PreviewFormat::Png],
+        "0.5% 99.5%",
+        Stretch::Asinh,
+    );
+    let (mut opaque, mut total, mut saturated, mut black) = (0usize, 0usize, 0usize, 0usize);
+    let mut histogram = [0usize; 256];
+    for npix in hips.tiles(hips.order, "png").unwrap() {
+        let png = image::open(tile_path(&hips.root, hips.order, npix, "png"))
+            .unwrap()
+            .to_luma_alpha8();
+        for p in png.pixels() {
+            total += 1;
+            if p.0[1] == 255 {
+                opaque += 1;
+                histogram[p.0[0] as usize] += 1;
+                saturated += (p.0[0] == 255) as usize;
+                black += (p.0[0] == 0) as usize;
+            }
+        }
+    }
+    let covered = opaque as f64 / total as f64;
+    // One frame inside a ring of partly covered tiles: mostly covered, not fully.
+    assert!(covered > 0.4 && covered < 0.95, "opaque fraction {covered}");
+    // The 0.5 % / 99.5 % cut clips about 0.5 % at each end (plus what rounds to 0 or 255).
+    let (saturated, black) = (
+        saturated as f64 / opaque as f64,
+        black as f64 / opaque as f64,
+    );
+    assert!(
+        saturated < 0.02 && black < 0.03,
+        "saturated {saturated}, black {black}"
+    );
+    let used = histogram.iter().filter(|&&c| c > opaque / 10_000).count();
+    assert!(
+        used > 100,
+        "only {used} grey levels in use: the stretch is too flat"
+    );
+}
+
+#[test]
+fn lint_passes_our_output_and_names_what_is_broken() {
+    let dir = tempfile::tempdir().unwrap();
+    let hips = build_scene(dir.path());
+    previews(
+        &hips,
+        vec![PreviewFormat::Png],
+        "0.5% 99.5%",
+        Stretch::Linear,
+    );
+    let findings = lint(&hips.root);
+    assert!(findings.is_empty(), "{findings:?}");
+
+    let broken = |name: &str, damage: &dyn Fn(&Path)| -> Vec<String> {
+        let copy = dir.path().join(name);
+        let status = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(&hips.root)
+            .arg(&copy)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        damage(&copy);
+        lint(&copy)
+            .into_iter()
+            .filter(|f| f.level == Level::Error)
+            .map(|f| f.message)
+            .collect()
+    };
+    let e = broken("no-title", &|d| {
+        let p = std::fs::read_to_string(d.join("properties")).unwrap();
+        let kept: Vec<&str> = p.lines().filter(|l| !l.starts_with("obs_title")).collect();
+        std::fs::write(d.join("properties"), kept.join("\n")).unwrap();
+    });
+    assert!(
+        e.iter().any(|m| m.contains("mandatory keyword obs_title")),
+        "{e:?}"
+    );
+    let e = broken("no-allsky", &|d| {
+        std::fs::remove_file(d.join("Norder3/Allsky.png")).unwrap()
+    });
+    assert!(e.iter().any(|m| m.contains("Allsky.png: missing")), "{e:?}");
+    let e = broken("small-tile", &|d| {
+        let t = hips.tiles(hips.order, "png").unwrap()[0];
+        image::GrayAlphaImage::new(32, 32)
+            .save(tile_path(d, hips.order, t, "png"))
+            .unwrap();
+    });
+    assert!(
+        e.iter()
+            .any(|m| m.contains("32×32 pixels, hips_tile_width says 64")),
+        "{e:?}"
+    );
+    let e = broken("no-moc", &|d| {
+        std::fs::remove_file(d.join("Moc.fits")).unwrap()
+    });
+    assert!(e.iter().any(|m| m.contains("Moc.fits: missing")), "{e:?}");
+    let out = std::process::Command::new(common::binary())
+        .arg("lint")
+        .arg(dir.path().join("no-moc"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn previews_command_remakes_tiles_with_another_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let hips = build_scene(dir.path());
+    let out = std::process::Command::new(common::binary())
+        .args([
+            "previews",
+            hips.root.to_str().unwrap(),
+            "--format",
+            "jpeg,webp",
+            "--pixel-cut",
+            "90 150",
+            "--stretch",
+            "sqrt",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let p = HipsDir::open(&hips.root).unwrap().properties;
+    assert_eq!(p.get("hips_pixel_cut"), Some("90 150"));
+    assert_eq!(p.get("hips_pixel_func"), Some("sqrt"));
+    assert_eq!(p.get("hips_tile_format"), Some("jpeg webp fits"));
+    let t = hips.tiles(hips.order, "fits").unwrap()[0];
+    assert!(tile_path(&hips.root, hips.order, t, "webp").is_file());
+    assert!(std::fs::read_to_string(hips.root.join("index.html"))
+        .unwrap()
+        .contains("imgFormat: 'jpeg'"));
+}
