@@ -463,16 +463,15 @@ fn write_allsky(o: &BuildOptions, tiles: &[u64], encoding: Encoding) -> Result<(
 
 /// Centre (lon, lat in degrees, HiPS frame) and a field of view (degrees) covering all images.
 fn initial_view(images: &[SourceImage]) -> (f64, f64, f64) {
+    // A 9×9 grid over each image, edges included: corners alone miss the sky of all-sky
+    // projections (their corners are off the sphere).
     let mut corners = Vec::new();
     for im in images {
         let (w, h) = (im.hdu.width as f64, im.hdu.height as f64);
-        for (px, py) in [
-            (0.5, 0.5),
-            (w + 0.5, 0.5),
-            (0.5, h + 0.5),
-            (w + 0.5, h + 0.5),
-            ((w + 1.0) / 2.0, (h + 1.0) / 2.0),
-        ] {
+        let grid = (0..9).flat_map(|i| {
+            (0..9).map(move |j| (0.5 + w * i as f64 / 8.0, 0.5 + h * j as f64 / 8.0))
+        });
+        for (px, py) in grid {
             if let Some(v) = im.wcs.pixel_to_xyz(px, py) {
                 corners.push(match &im.to_image_frame {
                     Some(m) => rotate(

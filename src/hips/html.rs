@@ -44,6 +44,12 @@ pub fn index_html(p: &Properties) -> String {
     } else {
         "ICRS"
     };
+    // A survey of half the sky or more opens as a whole-sky Aitoff view.
+    let view = if fov >= 180.0 {
+        "fov: 360, projection: 'AIT'".to_string()
+    } else {
+        format!("fov: {fov}")
+    };
     let sources = ALADIN_SOURCES.map(|s| format!("'{s}'")).join(", ");
     format!(
         r#"<!DOCTYPE html>
@@ -73,7 +79,7 @@ pub fn index_html(p: &Properties) -> String {
   }} else {{
     await A.init;
     const hipsUrl = new URL('.', window.location.href).href.replace(/\/$/, '');
-    const aladin = A.aladin('#aladin', {{ fov: {fov}, target: '{ra} {dec}', cooFrame: '{frame}' }});
+    const aladin = A.aladin('#aladin', {{ {view}, target: '{ra} {dec}', cooFrame: '{frame}' }});
     aladin.setBaseImageLayer(A.imageHiPS(hipsUrl, {{ name: '{title}', imgFormat: '{format}' }}));
     window.aladin = aladin;
   }}

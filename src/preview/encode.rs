@@ -38,68 +38,110 @@ impl FromStr for PreviewFormat {
     }
 }
 
-/// Grey levels and opacity of a FITS-layout array (`width` × `height`), flipped to top-down.
-pub fn to_grey_alpha(
-    data: &[f32],
-    width: usize,
-    height: usize,
-    tone: &ToneMap,
-) -> (Vec<u8>, Vec<u8>) {
-    let mut grey = vec![0u8; width * height];
-    let mut alpha = vec![0u8; width * height];
-    for r in 0..height {
-        let src = &data[(height - 1 - r) * width..][..width];
-        for (c, &v) in src.iter().enumerate() {
-            if let Some(g) = tone.grey(v) {
-                grey[r * width + c] = g;
-                alpha[r * width + c] = 255;
-            }
-        }
-    }
-    (grey, alpha)
+/// Channel layout of a [`Picture`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channels {
+    GreyAlpha,
+    Rgba,
 }
 
-/// Encodes a top-down grey/alpha picture.
-pub fn encode(
-    format: PreviewFormat,
-    width: usize,
-    height: usize,
-    grey: &[u8],
-    alpha: &[u8],
-) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let (w, h) = (width as u32, height as u32);
-    match format {
-        PreviewFormat::Jpeg => {
-            let encoder = jpeg_encoder::Encoder::new(&mut out, 90);
-            encoder
-                .encode(grey, w as u16, h as u16, jpeg_encoder::ColorType::Luma)
-                .map_err(|e| format!("JPEG: {e}"))?;
-        }
-        PreviewFormat::Png | PreviewFormat::Webp => {
-            let interleaved: Vec<u8> = grey.iter().zip(alpha).flat_map(|(&g, &a)| [g, a]).collect();
-            let cursor = std::io::Cursor::new(&mut out);
-            let result = if format == PreviewFormat::Png {
-                use image::ImageEncoder;
-                image::codecs::png::PngEncoder::new_with_quality(
-                    cursor,
-                    image::codecs::png::CompressionType::Fast,
-                    image::codecs::png::FilterType::Adaptive,
-                )
-                .write_image(&interleaved, w, h, image::ExtendedColorType::La8)
-            } else {
-                use image::ImageEncoder;
-                image::codecs::webp::WebPEncoder::new_lossless(cursor).write_image(
-                    &interleaved,
-                    w,
-                    h,
-                    image::ExtendedColorType::La8,
-                )
-            };
-            result.map_err(|e| format!("{}: {e}", format.extension()))?;
+impl Channels {
+    fn count(self) -> usize {
+        match self {
+            Channels::GreyAlpha => 2,
+            Channels::Rgba => 4,
         }
     }
-    Ok(out)
+}
+
+/// A top-down 8-bit picture, channels interleaved, the last channel being opacity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    pub width: usize,
+    pub height: usize,
+    pub channels: Channels,
+    pub data: Vec<u8>,
+}
+
+impl Picture {
+    /// Grey levels and opacity of a FITS-layout array (`width` × `height`), flipped to top-down.
+    pub fn grey(data: &[f32], width: usize, height: usize, tone: &ToneMap) -> Picture {
+        Picture::from_rows(width, height, Channels::GreyAlpha, |k| {
+            tone.grey(data[k]).map(|g| [g, 0, 0])
+        })
+    }
+
+    /// A picture whose pixel at FITS-layout index `k` is `colour(k)` (`None`: transparent).
+    pub fn from_rows(
+        width: usize,
+        height: usize,
+        channels: Channels,
+        colour: impl Fn(usize) -> Option<[u8; 3]>,
+    ) -> Picture {
+        let n = channels.count();
+        let mut data = vec![0u8; width * height * n];
+        for r in 0..height {
+            let src_row = (height - 1 - r) * width;
+            for c in 0..width {
+                if let Some(rgb) = colour(src_row + c) {
+                    let px = &mut data[(r * width + c) * n..][..n];
+                    px[..n - 1].copy_from_slice(&rgb[..n - 1]);
+                    px[n - 1] = 255;
+                }
+            }
+        }
+        Picture {
+            width,
+            height,
+            channels,
+            data,
+        }
+    }
+
+    /// Encodes the picture; JPEG drops the opacity (transparent becomes black).
+    pub fn encode(&self, format: PreviewFormat) -> Result<Vec<u8>, String> {
+        use image::ImageEncoder;
+        let mut out = Vec::new();
+        let (w, h) = (self.width as u32, self.height as u32);
+        let n = self.channels.count();
+        let err = |e: &dyn std::fmt::Display| format!("{}: {e}", format.extension());
+        match format {
+            PreviewFormat::Jpeg => {
+                let opaque: Vec<u8> = self
+                    .data
+                    .chunks(n)
+                    .flat_map(|p| p[..n - 1].to_vec())
+                    .collect();
+                let colour = match self.channels {
+                    Channels::GreyAlpha => jpeg_encoder::ColorType::Luma,
+                    Channels::Rgba => jpeg_encoder::ColorType::Rgb,
+                };
+                jpeg_encoder::Encoder::new(&mut out, 90)
+                    .encode(&opaque, w as u16, h as u16, colour)
+                    .map_err(|e| err(&e))?;
+            }
+            PreviewFormat::Png | PreviewFormat::Webp => {
+                let colour = match self.channels {
+                    Channels::GreyAlpha => image::ExtendedColorType::La8,
+                    Channels::Rgba => image::ExtendedColorType::Rgba8,
+                };
+                let cursor = std::io::Cursor::new(&mut out);
+                let result = if format == PreviewFormat::Png {
+                    image::codecs::png::PngEncoder::new_with_quality(
+                        cursor,
+                        image::codecs::png::CompressionType::Fast,
+                        image::codecs::png::FilterType::Adaptive,
+                    )
+                    .write_image(&self.data, w, h, colour)
+                } else {
+                    image::codecs::webp::WebPEncoder::new_lossless(cursor)
+                        .write_image(&self.data, w, h, colour)
+                };
+                result.map_err(|e| err(&e))?;
+            }
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -116,15 +158,14 @@ mod tests {
             high: 100.0,
             stretch: Stretch::Linear,
         };
-        let (grey, alpha) = to_grey_alpha(&data, 2, 2, &tone);
-        assert_eq!(grey, vec![0, 128, 0, 255]);
-        assert_eq!(alpha, vec![0, 255, 255, 255]);
-        let png = encode(PreviewFormat::Png, 2, 2, &grey, &alpha).unwrap();
+        let picture = Picture::grey(&data, 2, 2, &tone);
+        assert_eq!(picture.data, vec![0, 0, 128, 255, 0, 255, 255, 255]);
+        let png = picture.encode(PreviewFormat::Png).unwrap();
         let img = image::load_from_memory(&png).unwrap().to_luma_alpha8();
         assert_eq!(img.get_pixel(1, 0).0, [128, 255]);
         assert_eq!(img.get_pixel(0, 0).0[1], 0, "blank is transparent");
         for f in [PreviewFormat::Jpeg, PreviewFormat::Webp] {
-            assert!(!encode(f, 2, 2, &grey, &alpha).unwrap().is_empty());
+            assert!(!picture.encode(f).unwrap().is_empty());
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::hips::properties::Properties;
 use crate::output::write_atomic;
 use crate::tiles::HipsDir;
 pub use encode::PreviewFormat;
-use encode::{encode, to_grey_alpha};
+pub use encode::{Channels, Picture};
 pub use tone::{CutSpec, Stretch, ToneMap};
 
 #[derive(Debug, Clone)]
@@ -85,10 +85,10 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
         let data = hips
             .read_tile(order, npix)?
             .ok_or_else(|| format!("tile {order}/{npix} vanished"))?;
-        let (grey, alpha) = to_grey_alpha(&data, width, width, &tone);
+        let picture = Picture::grey(&data, width, width, &tone);
         for &f in &o.formats {
             let path = tile_path(root, order, npix, f.extension());
-            let bytes = encode(f, width, width, &grey, &alpha)?;
+            let bytes = picture.encode(f)?;
             write_atomic(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok::<(), String>(())
@@ -100,10 +100,10 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
             .map(|&t| Ok((t, hips.read_tile(ALLSKY_ORDER, t)?.unwrap_or_default())))
             .collect::<Result<_, String>>()?;
         let (w, h, data) = allsky::pack_fits(width, read);
-        let (grey, alpha) = to_grey_alpha(&data, w, h, &tone);
+        let picture = Picture::grey(&data, w, h, &tone);
         for &f in &o.formats {
             let path = root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{}", f.extension()));
-            write_atomic(&path, &encode(f, w, h, &grey, &alpha)?)
+            write_atomic(&path, &picture.encode(f)?)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
