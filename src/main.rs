@@ -30,6 +30,8 @@ enum Command {
     Build(BuildArgs),
     /// (Re)make the 8-bit preview tiles of a HiPS from its FITS tiles.
     Previews(PreviewArgs),
+    /// Make a colour HiPS (PNG or JPEG) from three data HiPS of the same order and frame.
+    Rgb(RgbArgs),
     /// Check a HiPS directory against HiPS 1.0 (exit 1 on errors).
     Lint {
         /// The HiPS directory.
@@ -68,6 +70,67 @@ impl PreviewLook {
         };
         Ok((cut, stretch))
     }
+}
+
+#[derive(clap::Args)]
+struct RgbArgs {
+    #[arg(long)]
+    red: PathBuf,
+    #[arg(long)]
+    green: PathBuf,
+    #[arg(long)]
+    blue: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    /// creator_did of the colour HiPS.
+    #[arg(long)]
+    id: String,
+    /// png or jpeg.
+    #[arg(long, default_value = "png")]
+    format: PreviewFormat,
+    /// Cut for all three channels, each computed on its own survey (default "0.5% 99.5%").
+    #[arg(long, default_value = "0.5% 99.5%")]
+    pixel_cut: CutSpec,
+    #[arg(long)]
+    red_cut: Option<CutSpec>,
+    #[arg(long)]
+    green_cut: Option<CutSpec>,
+    #[arg(long)]
+    blue_cut: Option<CutSpec>,
+    #[arg(long, default_value = "linear")]
+    stretch: Stretch,
+    /// Lupton et al. (2004) asinh colour mapping with softening Q (e.g. 8).
+    #[arg(long)]
+    lupton: Option<f64>,
+    /// Replace an existing HiPS in --out.
+    #[arg(long)]
+    force: bool,
+}
+
+fn run_rgb(a: RgbArgs) -> Result<ExitCode, String> {
+    if a.out.join("properties").exists() && !a.force {
+        return Err(format!(
+            "{}: already holds a HiPS; pass --force to replace it",
+            a.out.display()
+        ));
+    }
+    let o = hipsforge::preview::rgb::RgbOptions {
+        channels: [a.red, a.green, a.blue],
+        out: a.out,
+        creator_did: a.id,
+        format: a.format,
+        cuts: [a.red_cut, a.green_cut, a.blue_cut].map(|c| c.unwrap_or(a.pixel_cut)),
+        stretch: a.stretch,
+        lupton: a.lupton,
+    };
+    let started = std::time::Instant::now();
+    let n = hipsforge::preview::rgb::write_rgb(&o)?;
+    eprintln!(
+        "colour HiPS {}: {n} tiles in {:.2} s",
+        o.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(clap::Args)]
@@ -373,6 +436,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(a) => run_build(a),
         Command::Lint { dir } => Ok(run_lint(&dir)),
+        Command::Rgb(a) => run_rgb(a),
         Command::Previews(a) => preview_formats(&a.format).and_then(|f| {
             if f.is_empty() {
                 return Err("--format: name at least one of png, jpeg, webp".into());

@@ -335,3 +335,108 @@ fn previews_command_remakes_tiles_with_another_cut() {
         .unwrap()
         .contains("imgFormat: 'jpeg'"));
 }
+
+#[test]
+fn colour_hips_from_three_sdss_bands() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = common::shared_data().join("sdss");
+    let mut channels = Vec::new();
+    for band in ["i", "r", "g"] {
+        let out = dir.path().join(band);
+        let mut o = BuildOptions::new(
+            vec![data.join(format!("frame-{band}-002583-2-0136.fits.bz2"))],
+            out.clone(),
+            &format!("ivo://test/P/sdss-{band}"),
+        );
+        o.tile_width = 128;
+        o.order = Some(11);
+        build(&o).unwrap();
+        channels.push(out);
+    }
+    let options = |out: &str, lupton| hipsforge::preview::rgb::RgbOptions {
+        channels: [
+            channels[0].clone(),
+            channels[1].clone(),
+            channels[2].clone(),
+        ],
+        out: dir.path().join(out),
+        creator_did: "ivo://test/P/sdss-rgb".into(),
+        format: PreviewFormat::Png,
+        cuts: ["1% 99.5%".parse().unwrap(); 3],
+        stretch: Stretch::Linear,
+        lupton,
+    };
+    let n = hipsforge::preview::rgb::write_rgb(&options("rgb", None)).unwrap();
+    assert!(n > 50);
+    let rgb = dir.path().join("rgb");
+    let errors: Vec<_> = lint(&rgb)
+        .into_iter()
+        .filter(|f| f.level == Level::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+    let props = HipsDir::open(&rgb).unwrap().properties;
+    assert_eq!(props.get("dataproduct_subtype"), Some("color"));
+    // Each channel of each pixel is that band's FITS value through that band's cut.
+    let tones: Vec<ToneMap> = ["hips_rgb_red", "hips_rgb_green", "hips_rgb_blue"]
+        .iter()
+        .map(|k| {
+            let v = props.get(k).unwrap();
+            let inner: Vec<f64> = v[v.find('[').unwrap() + 1..v.len() - 1]
+                .split(' ')
+                .take(2)
+                .map(|x| x.parse().unwrap())
+                .collect();
+            ToneMap {
+                low: inner[0],
+                high: inner[1],
+                stretch: Stretch::Linear,
+            }
+        })
+        .collect();
+    let bands: Vec<HipsDir> = channels.iter().map(|c| HipsDir::open(c).unwrap()).collect();
+    let tile = bands[1].tiles(11, "fits").unwrap()[10];
+    let png = image::open(tile_path(&rgb, 11, tile, "png"))
+        .unwrap()
+        .to_rgba8();
+    let fits: Vec<Option<Vec<f32>>> = bands
+        .iter()
+        .map(|b| b.read_tile(11, tile).unwrap())
+        .collect();
+    let mut opaque = 0;
+    for (k, px) in png.pixels().enumerate() {
+        let (r, c) = (k / 128, k % 128);
+        let values: Vec<f32> = fits
+            .iter()
+            .map(|f| f.as_ref().map_or(f32::NAN, |d| d[(127 - r) * 128 + c]))
+            .collect();
+        if values.iter().all(|v| v.is_nan()) {
+            assert_eq!(px.0[3], 0);
+            continue;
+        }
+        opaque += 1;
+        for ch in 0..3 {
+            assert_eq!(
+                px.0[ch],
+                tones[ch].grey(values[ch]).unwrap_or(0),
+                "pixel ({r}, {c}) channel {ch}"
+            );
+        }
+    }
+    assert!(opaque > 1000);
+    assert!(hipsforge::preview::rgb::write_rgb(&options("lupton", Some(8.0))).is_ok());
+    assert!(dir.path().join("lupton/Norder3/Allsky.png").is_file());
+
+    // Channels of different orders are refused with both names.
+    let mut o = BuildOptions::new(
+        vec![data.join("frame-g-002583-2-0136.fits.bz2")],
+        dir.path().join("g10"),
+        "ivo://test/P/g10",
+    );
+    o.tile_width = 128;
+    o.order = Some(10);
+    build(&o).unwrap();
+    let mut bad = options("bad", None);
+    bad.channels[2] = dir.path().join("g10");
+    let e = hipsforge::preview::rgb::write_rgb(&bad).unwrap_err();
+    assert!(e.contains("g10") && e.contains("order 10"), "{e}");
+}

@@ -33,6 +33,13 @@ impl Coverage {
         Ok(Coverage { moc })
     }
 
+    /// Cells covered by `self` or `other` (at the deeper of the two depths).
+    pub fn union(&self, other: &Coverage) -> Coverage {
+        Coverage {
+            moc: self.moc.or(&other.moc),
+        }
+    }
+
     /// Whether any part of the cell (`depth`, `idx`) is covered.
     pub fn intersects_cell(&self, depth: u8, idx: u64) -> bool {
         self.moc.cell_fraction(depth, idx) > 0.0

@@ -2,6 +2,7 @@
 //! order (never from other 8-bit tiles), with one pixel cut for the whole survey.
 
 pub mod encode;
+pub mod rgb;
 pub mod tone;
 
 use std::path::Path;

@@ -1,0 +1,325 @@
+//! Colour HiPS from three data HiPS of the same order, tile width and frame (e.g. SDSS i, r, g
+//! as red, green, blue): per-channel cuts, then either each channel through the stretch, or
+//! Lupton et al. (2004) asinh on the summed intensity, which keeps colours of bright sources.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::{survey_sample, CutSpec, Picture, PreviewFormat, Stretch, ToneMap};
+use crate::hips::allsky::{self, ALLSKY_ORDER};
+use crate::hips::html::index_html;
+use crate::hips::layout::tile_path;
+use crate::hips::moc::Coverage;
+use crate::hips::properties::Properties;
+use crate::output::write_atomic;
+use crate::tiles::HipsDir;
+
+#[derive(Debug, Clone)]
+pub struct RgbOptions {
+    /// Red, green, blue HiPS directories.
+    pub channels: [PathBuf; 3],
+    pub out: PathBuf,
+    pub creator_did: String,
+    pub format: PreviewFormat,
+    pub cuts: [CutSpec; 3],
+    pub stretch: Stretch,
+    /// Lupton softening Q; `None` maps each channel on its own.
+    pub lupton: Option<f64>,
+}
+
+/// How three values become one colour.
+#[derive(Debug, Clone, Copy)]
+pub struct ColourMap {
+    pub tones: [ToneMap; 3],
+    pub lupton: Option<f64>,
+}
+
+impl ColourMap {
+    /// Colour of three channel values; `None` where all are blank.
+    pub fn colour(&self, v: [f32; 3]) -> Option<[u8; 3]> {
+        if v.iter().all(|x| x.is_nan()) {
+            return None;
+        }
+        let Some(q) = self.lupton else {
+            return Some(std::array::from_fn(|c| {
+                self.tones[c].grey(v[c]).unwrap_or(0)
+            }));
+        };
+        // Channel values scaled by their cut (0 at the low cut, 1 at the high cut).
+        let x: [f64; 3] = std::array::from_fn(|c| {
+            let t = &self.tones[c];
+            if v[c].is_nan() {
+                0.0
+            } else {
+                ((v[c] as f64 - t.low) / (t.high - t.low)).max(0.0)
+            }
+        });
+        let intensity = (x[0] + x[1] + x[2]) / 3.0;
+        if intensity <= 0.0 {
+            return Some([0, 0, 0]);
+        }
+        let f = (q * intensity).asinh() / (q.asinh() * intensity);
+        let mut out = x.map(|c| c * f);
+        // Saturated pixels keep their hue: scale the colour down instead of clipping.
+        let max = out.iter().copied().fold(0.0, f64::max);
+        if max > 1.0 {
+            out = out.map(|c| c / max);
+        }
+        Some(out.map(|c| (c * 255.0).round() as u8))
+    }
+}
+
+fn err_at(path: &Path, e: impl std::fmt::Display) -> String {
+    format!("{}: {e}", path.display())
+}
+
+/// Builds the colour HiPS; returns the number of tiles written.
+pub fn write_rgb(o: &RgbOptions) -> Result<usize, String> {
+    let hips: Vec<HipsDir> = o
+        .channels
+        .iter()
+        .map(|d| HipsDir::open(d))
+        .collect::<Result<_, _>>()?;
+    let (r, g, b) = (&hips[0], &hips[1], &hips[2]);
+    for other in [g, b] {
+        if (other.order, other.width, other.frame) != (r.order, r.width, r.frame) {
+            return Err(format!(
+                "{} (order {}, width {}, {}) does not match {} (order {}, width {}, {})",
+                other.root.display(),
+                other.order,
+                other.width,
+                other.frame.hips_name(),
+                r.root.display(),
+                r.order,
+                r.width,
+                r.frame.hips_name()
+            ));
+        }
+    }
+    let tones: Vec<ToneMap> = (0..3)
+        .map(|c| {
+            let (low, high) = o.cuts[c].resolve(&mut survey_sample(&hips[c])?)?;
+            Ok(ToneMap {
+                low,
+                high,
+                stretch: o.stretch,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    let tones = [tones[0], tones[1], tones[2]];
+    let map = ColourMap {
+        tones,
+        lupton: o.lupton,
+    };
+    std::fs::create_dir_all(&o.out).map_err(|e| err_at(&o.out, e))?;
+    let width = r.width;
+    let read3 = |order: u8, npix: u64| -> Result<[Option<Vec<f32>>; 3], String> {
+        Ok([
+            hips[0].read_tile(order, npix)?,
+            hips[1].read_tile(order, npix)?,
+            hips[2].read_tile(order, npix)?,
+        ])
+    };
+    let picture = |data: &[Option<Vec<f32>>; 3], w: usize, h: usize| {
+        Picture::from_rows(w, h, super::Channels::Rgba, |k| {
+            map.colour(std::array::from_fn(|c| {
+                data[c].as_ref().map_or(f32::NAN, |d| d[k])
+            }))
+        })
+    };
+    let mut jobs = Vec::new();
+    let mut orders: Vec<u8> = hips
+        .iter()
+        .map(|h| h.orders())
+        .collect::<Result<Vec<_>, _>>()?
+        .concat();
+    orders.sort_unstable();
+    orders.dedup();
+    for &order in &orders {
+        let mut tiles: Vec<u64> = hips
+            .iter()
+            .map(|h| h.tiles(order, "fits").unwrap_or_default())
+            .collect::<Vec<_>>()
+            .concat();
+        tiles.sort_unstable();
+        tiles.dedup();
+        jobs.extend(tiles.into_iter().map(|t| (order, t)));
+    }
+    let ext = o.format.extension();
+    jobs.par_iter().try_for_each(|&(order, npix)| {
+        let bytes = picture(&read3(order, npix)?, width, width).encode(o.format)?;
+        let path = tile_path(&o.out, order, npix, ext);
+        write_atomic(&path, &bytes).map_err(|e| err_at(&path, e))
+    })?;
+    if orders.contains(&ALLSKY_ORDER) {
+        let packed: Vec<Option<Vec<f32>>> = hips
+            .iter()
+            .map(|h| {
+                let tiles = h.tiles(ALLSKY_ORDER, "fits").unwrap_or_default();
+                let read = tiles
+                    .iter()
+                    .map(|&t| Ok((t, h.read_tile(ALLSKY_ORDER, t)?.unwrap_or_default())));
+                Ok(Some(
+                    allsky::pack_fits(width, read.collect::<Result<Vec<_>, String>>()?).2,
+                ))
+            })
+            .collect::<Result<_, String>>()?;
+        let t = allsky::thumbnail_width(width);
+        let data = [packed[0].clone(), packed[1].clone(), packed[2].clone()];
+        let path = o.out.join(format!("Norder{ALLSKY_ORDER}/Allsky.{ext}"));
+        write_atomic(&path, &picture(&data, 27 * t, 29 * t).encode(o.format)?)
+            .map_err(|e| err_at(&path, e))?;
+    }
+    let mut coverage: Option<Coverage> = None;
+    for h in &hips {
+        let path = h.root.join("Moc.fits");
+        let file = std::fs::File::open(&path).map_err(|e| err_at(&path, e))?;
+        let c = Coverage::from_fits(std::io::BufReader::new(file)).map_err(|e| err_at(&path, e))?;
+        coverage = Some(match coverage {
+            Some(u) => u.union(&c),
+            None => c,
+        });
+    }
+    let coverage = coverage.expect("three channels");
+    let moc_path = o.out.join("Moc.fits");
+    write_atomic(&moc_path, &coverage.to_fits(r.frame)?).map_err(|e| err_at(&moc_path, e))?;
+    let props = rgb_properties(o, &hips, &map, &coverage);
+    for (name, text) in [
+        ("properties", props.to_text()),
+        ("index.html", index_html(&props)),
+    ] {
+        let path = o.out.join(name);
+        write_atomic(&path, text.as_bytes()).map_err(|e| err_at(&path, e))?;
+    }
+    Ok(jobs.len())
+}
+
+fn rgb_properties(
+    o: &RgbOptions,
+    hips: &[HipsDir],
+    map: &ColourMap,
+    coverage: &Coverage,
+) -> Properties {
+    let r = &hips[0].properties;
+    let did = |h: &HipsDir| h.properties.get("creator_did").unwrap_or("?").to_string();
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%MZ").to_string();
+    let mut p = Properties::default();
+    p.set("creator_did", &o.creator_did);
+    p.set(
+        "obs_title",
+        format!(
+            "RGB of {} / {} / {}",
+            did(&hips[0]),
+            did(&hips[1]),
+            did(&hips[2])
+        ),
+    );
+    p.set(
+        "obs_description",
+        "Colour composite: red, green and blue from three data HiPS (hips_rgb_*)",
+    );
+    p.set("dataproduct_type", "image");
+    p.set("dataproduct_subtype", "color");
+    p.set("hips_version", "1.4");
+    p.set("hips_release_date", &now);
+    p.set("hips_creation_date", &now);
+    p.set("hips_status", "public master clonableOnce");
+    p.set("hips_tile_format", o.format.extension());
+    for key in [
+        "hips_tile_width",
+        "hips_order",
+        "hips_order_min",
+        "hips_frame",
+        "hips_initial_ra",
+        "hips_initial_dec",
+        "hips_initial_fov",
+        "hips_pixel_scale",
+        "s_pixel_scale",
+        "obs_regime",
+        "t_min",
+        "t_max",
+    ] {
+        if let Some(v) = r.get(key) {
+            p.set(key, v);
+        }
+    }
+    let bound = |key: &str, pick: fn(f64, f64) -> f64| {
+        hips.iter()
+            .filter_map(|h| h.properties.get(key)?.parse::<f64>().ok())
+            .reduce(pick)
+    };
+    if let (Some(lo), Some(hi)) = (bound("em_min", f64::min), bound("em_max", f64::max)) {
+        p.set("em_min", lo);
+        p.set("em_max", hi);
+    }
+    p.set(
+        "prov_progenitor",
+        format!("{}, {}, {}", did(&hips[0]), did(&hips[1]), did(&hips[2])),
+    );
+    for (c, name) in ["hips_rgb_red", "hips_rgb_green", "hips_rgb_blue"]
+        .iter()
+        .enumerate()
+    {
+        let t = &map.tones[c];
+        p.set(
+            name,
+            format!(
+                "{} [{} {} {}]",
+                did(&hips[c]),
+                t.low,
+                t.high,
+                t.stretch.name()
+            ),
+        );
+    }
+    if let Some(q) = map.lupton {
+        p.set("hips_rgb_method", format!("lupton Q={q}"));
+    }
+    p.set(
+        "moc_sky_fraction",
+        format!("{:.5e}", coverage.sky_fraction()),
+    );
+    p.set(
+        "hips_builder",
+        format!("hipsforge {}", env!("CARGO_PKG_VERSION")),
+    );
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(low: f64, high: f64) -> ToneMap {
+        ToneMap {
+            low,
+            high,
+            stretch: Stretch::Linear,
+        }
+    }
+
+    #[test]
+    fn lupton_keeps_hue_and_channels_map_alone_otherwise() {
+        let plain = ColourMap {
+            tones: [tone(0.0, 10.0), tone(0.0, 20.0), tone(0.0, 10.0)],
+            lupton: None,
+        };
+        assert_eq!(plain.colour([5.0, 5.0, f32::NAN]), Some([128, 64, 0]));
+        assert_eq!(plain.colour([f32::NAN; 3]), None);
+        let lupton = ColourMap {
+            lupton: Some(8.0),
+            ..plain
+        };
+        // A bright red source: saturated, but red stays twice green.
+        let [r, g, b] = lupton.colour([100.0, 100.0, 0.0]).unwrap();
+        assert_eq!(r, 255);
+        assert!(
+            (g as f64 / r as f64 - 0.5).abs() < 0.01 && b == 0,
+            "{r} {g} {b}"
+        );
+        // Faint pixels keep channel ratios too.
+        let [r, g, _] = lupton.colour([1.0, 1.0, 0.0]).unwrap();
+        assert!((g as f64 / r as f64 - 0.5).abs() < 0.05);
+    }
+}
