@@ -34,6 +34,8 @@ for order in $orders; do
     if [ -z "$best" ] || awk "BEGIN{exit !($total < $best)}"; then best=$total; best_line=$line; fi
   done
   echo "hipsforge synth-20 order $order (best of $runs): $best_line"
+  # The PNG previews step on the tiles just built.
+  "$bin" previews "$work/out-$order" --format png 2>&1 | grep '^previews' | sed "s/^/hipsforge synth-20 order $order PNG step: /"
   if [ "${HIPSGEN:-0}" = 1 ]; then
     if ! [ -f /usr/share/java/aladin.jar ]; then
       apt-get update -qq && apt-get install -y -qq aladin >/dev/null
@@ -45,5 +47,10 @@ for order in $orders; do
     end=$(date +%s.%N)
     hg=$(awk "BEGIN{printf \"%.2f\", $end - $start}")
     echo "Hipsgen  synth-20 order $order (INDEX TILES): ${hg} s wall → ratio $(awk "BEGIN{printf \"%.1f\", $hg / $best}")×"
+    start=$(date +%s.%N)
+    java -cp /usr/share/java/aladin.jar cds.allsky.HipsGen in="$work/synth20" out="$work/hipsgen-$order" \
+      creator_did=ivo://bench/P/hipsgen order="$order" PNG >>"$work/hipsgen-$order.log" 2>&1
+    end=$(date +%s.%N)
+    echo "Hipsgen  synth-20 order $order (PNG): $(awk "BEGIN{printf \"%.2f\", $end - $start}") s wall"
   fi
 done

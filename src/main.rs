@@ -244,16 +244,6 @@ struct BuildArgs {
     quiet: bool,
 }
 
-/// Survey presets shipped with the binary.
-const PRESETS: [(&str, &str); 3] = [
-    ("first", include_str!("../properties/first.properties")),
-    ("sdss-r", include_str!("../properties/sdss-r.properties")),
-    (
-        "ukidss-las-k",
-        include_str!("../properties/ukidss-las-k.properties"),
-    ),
-];
-
 fn parse_hdus(s: &str) -> Result<HduSelection, String> {
     match s {
         "first" => Ok(HduSelection::FirstImage),
@@ -273,11 +263,13 @@ fn parse_hdus(s: &str) -> Result<HduSelection, String> {
 fn user_properties(a: &BuildArgs) -> Result<Properties, String> {
     let mut p = Properties::default();
     if let Some(name) = &a.preset {
-        let (_, text) = PRESETS.iter().find(|(n, _)| n == name).ok_or_else(|| {
-            let names: Vec<&str> = PRESETS.iter().map(|(n, _)| *n).collect();
-            format!("--preset {name}: unknown (known: {})", names.join(", "))
+        let preset = hipsforge::hips::presets::preset(name).ok_or_else(|| {
+            format!(
+                "--preset {name}: unknown (known: {})",
+                hipsforge::hips::presets::names().join(", ")
+            )
         })?;
-        p.merge(&Properties::parse(text).map_err(|e| format!("preset {name}: {e}"))?);
+        p.merge(&preset);
     }
     for file in &a.properties_file {
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;

@@ -6,4 +6,5 @@ pub mod html;
 pub mod layout;
 pub mod moc;
 pub mod pixels;
+pub mod presets;
 pub mod properties;
