@@ -8,5 +8,6 @@ pub mod hips;
 pub mod lint;
 pub mod output;
 pub mod preview;
+pub mod serve;
 pub mod tiles;
 pub mod wcs;

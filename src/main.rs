@@ -32,6 +32,8 @@ enum Command {
     Previews(PreviewArgs),
     /// Make a colour HiPS (PNG or JPEG) from three data HiPS of the same order and frame.
     Rgb(RgbArgs),
+    /// Serve HiPS directories over HTTP (a HiPS node for Aladin Lite, Aladin, scripts).
+    Serve(ServeArgs),
     /// Check a HiPS directory against HiPS 1.0 (exit 1 on errors).
     Lint {
         /// The HiPS directory.
@@ -70,6 +72,59 @@ impl PreviewLook {
         };
         Ok((cut, stretch))
     }
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// HiPS directories, each as DIR (mounted at /<dir name>/) or NAME=DIR.
+    #[arg(required = true)]
+    hips: Vec<String>,
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: std::net::SocketAddr,
+    /// Public URL of this server, for hips_service_url behind a reverse proxy.
+    #[arg(long)]
+    base_url: Option<String>,
+    /// Allowed CORS origins, comma separated, or * (default).
+    #[arg(long)]
+    cors_origin: Option<String>,
+    /// Directory holding Aladin Lite's aladin.js (npm package aladin-lite, dist/), served at /aladin-lite/.
+    #[arg(long)]
+    aladin_lite: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+}
+
+fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
+    let mounts = a
+        .hips
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((name, dir)) => (name.to_string(), PathBuf::from(dir)),
+            None => (hipsforge::serve::default_name(std::path::Path::new(spec)), PathBuf::from(spec)),
+        })
+        .collect();
+    let o = hipsforge::serve::ServeOptions { mounts, base_url: a.base_url, cors_origin: a.cors_origin, aladin_lite: a.aladin_lite };
+    let app = hipsforge::serve::router(&o)?;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = a.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = runtime.enable_all().build().map_err(|e| format!("runtime: {e}"))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| format!("{}: {e}", a.addr))?;
+        let names: Vec<String> = o.mounts.iter().map(|(n, _)| format!("/{n}/")).collect();
+        eprintln!("serving {} on http://{} (Ctrl-C to stop)", names.join(" "), listener.local_addr().map_err(|e| e.to_string())?);
+        hipsforge::serve::run(listener, app, hipsforge::serve::shutdown_signal()).await.map_err(|e| e.to_string())
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(clap::Args)]
@@ -429,6 +484,7 @@ fn main() -> ExitCode {
         Command::Build(a) => run_build(a),
         Command::Lint { dir } => Ok(run_lint(&dir)),
         Command::Rgb(a) => run_rgb(a),
+        Command::Serve(a) => run_serve(a),
         Command::Previews(a) => preview_formats(&a.format).and_then(|f| {
             if f.is_empty() {
                 return Err("--format: name at least one of png, jpeg, webp".into());

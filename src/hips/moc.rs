@@ -9,6 +9,7 @@ use moc::qty::Hpx;
 use crate::wcs::Frame;
 
 /// A coverage built from HEALPix cells of one depth.
+#[derive(Debug, Clone)]
 pub struct Coverage {
     moc: RangeMOC<u64, Hpx<u64>>,
 }
@@ -20,10 +21,15 @@ impl Coverage {
         }
     }
 
-    /// Reads a MOC FITS file (NUNIQ or RANGE, 16/32/64-bit) of a spatial MOC.
-    pub fn from_fits(reader: impl std::io::BufRead) -> Result<Coverage, String> {
+    /// Reads a MOC FITS file (NUNIQ or RANGE, 16/32/64-bit) of a spatial MOC. The `moc` crate
+    /// accepts only COORDSYS = 'C'; galactic MOCs (COORDSYS = 'G') are read as the same cells.
+    pub fn from_fits(mut reader: impl std::io::BufRead) -> Result<Coverage, String> {
         use moc::deser::fits::{from_fits_ivoa, MocIdxType, MocQtyType};
         use moc::qty::Hpx as H;
+        let mut bytes = Vec::new();
+        reader.read_to_end(&mut bytes).map_err(|e| format!("MOC: {e}"))?;
+        set_coordsys(&mut bytes, 'C');
+        let reader = std::io::Cursor::new(bytes);
         let moc = match from_fits_ivoa(reader).map_err(|e| format!("MOC: {e}"))? {
             MocIdxType::U64(MocQtyType::Hpx(m)) => m.collect(),
             MocIdxType::U32(MocQtyType::Hpx(m)) => m.collect_to_u64::<H<u64>>(),

@@ -1,0 +1,125 @@
+//! A HiPS directory mounted under `/<name>/`: its properties and coverage, and the rules that
+//! turn a request path into a file inside it (or a fast, definite 404).
+
+use std::path::{Path, PathBuf};
+
+use crate::hips::moc::Coverage;
+use crate::hips::properties::Properties;
+
+/// Names the server uses itself; a HiPS cannot be mounted there.
+pub const RESERVED: [&str; 5] = ["hipslist", "aladin-lite", "hips-image-services", "cutouts", "favicon.ico"];
+
+#[derive(Debug)]
+pub struct Mount {
+    pub name: String,
+    /// Canonical root directory.
+    pub root: PathBuf,
+    pub properties: Properties,
+    pub coverage: Option<Coverage>,
+}
+
+/// Why a path is refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a safe relative path (traversal, backslash, hidden file, ...).
+    Unsafe,
+    /// A tile the MOC says holds no data.
+    OutsideCoverage,
+}
+
+impl Mount {
+    /// Opens `dir` as a HiPS to serve under `name`.
+    pub fn open(name: &str, dir: &Path) -> Result<Mount, String> {
+        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') || RESERVED.contains(&name) {
+            return Err(format!("{name:?} cannot be a mount name"));
+        }
+        let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+        let props_path = root.join("properties");
+        let text = std::fs::read_to_string(&props_path).map_err(|e| format!("{}: {e} (not a HiPS?)", props_path.display()))?;
+        let properties = Properties::parse(&text).map_err(|e| format!("{}: {e}", props_path.display()))?;
+        let coverage = match std::fs::File::open(root.join("Moc.fits")) {
+            Ok(f) => Some(Coverage::from_fits(std::io::BufReader::new(f)).map_err(|e| format!("{}/Moc.fits: {e}", root.display()))?),
+            Err(_) => None,
+        };
+        Ok(Mount { name: name.to_string(), root, properties, coverage })
+    }
+
+    /// The file for request path `rel` (already percent-decoded, relative to the mount), or why
+    /// not. Symbolic links are followed only if they stay inside the root.
+    pub fn resolve(&self, rel: &str) -> Result<PathBuf, Refusal> {
+        let rel = if rel.is_empty() { "index.html" } else { rel };
+        let segments: Vec<&str> = rel.split('/').collect();
+        let safe = |s: &&str| {
+            !s.is_empty() && !s.starts_with('.') && !s.contains(['\\', '\0', ':']) && s.len() < 256
+        };
+        if !segments.iter().all(safe) {
+            return Err(Refusal::Unsafe);
+        }
+        if let Some((order, npix)) = parse_tile_path(&segments) {
+            if let Some(c) = &self.coverage {
+                if order <= c.depth() && !c.intersects_cell(order, npix) {
+                    return Err(Refusal::OutsideCoverage);
+                }
+            }
+        }
+        let path = self.root.join(segments.join("/"));
+        let real = path.canonicalize().map_err(|_| Refusal::Unsafe)?;
+        if !real.starts_with(&self.root) || !real.is_file() {
+            return Err(Refusal::Unsafe);
+        }
+        Ok(real)
+    }
+}
+
+/// `NorderK/DirD/NpixN.ext` → (K, N) when D is N's directory; other paths → `None`.
+pub fn parse_tile_path(segments: &[&str]) -> Option<(u8, u64)> {
+    let [norder, dir, file] = segments else { return None };
+    let order: u8 = norder.strip_prefix("Norder")?.parse().ok()?;
+    let d: u64 = dir.strip_prefix("Dir")?.parse().ok()?;
+    let npix: u64 = file.strip_prefix("Npix")?.split('.').next()?.parse().ok()?;
+    (order <= 29 && d == npix / 10_000 * 10_000).then_some((order, npix))
+}
+
+/// Content type by file name (`properties` and `hipslist` are text).
+pub fn content_type(path: &Path) -> &'static str {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
+        Some("fits") | Some("fit") => "application/fits",
+        Some("png") => "image/png",
+        Some("jpeg") | Some("jpg") => "image/jpeg",
+        Some("webp") => "image/webp",
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") | Some("mjs") => "text/javascript",
+        Some("json") => "application/json",
+        Some("xml") => "application/xml",
+        _ => "text/plain; charset=utf-8",
+    }
+}
+
+/// Cache lifetime: tiles never change once written; metadata may be rebuilt.
+pub fn cache_control(path: &Path) -> &'static str {
+    let text = path.to_string_lossy();
+    if text.contains("/Norder") && !text.contains("Allsky") {
+        "public, max-age=604800"
+    } else if text.ends_with("Moc.fits") || text.contains("Allsky") {
+        "public, max-age=3600"
+    } else {
+        "public, max-age=60"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tile_paths_are_recognised_only_when_consistent() {
+        assert_eq!(parse_tile_path(&["Norder9", "Dir1740000", "Npix1743711.png"]), Some((9, 1_743_711)));
+        assert_eq!(parse_tile_path(&["Norder9", "Dir0", "Npix1743711.png"]), None);
+        assert_eq!(parse_tile_path(&["Norder3", "Allsky.png"]), None);
+        assert_eq!(content_type(Path::new("/a/Norder3/Dir0/Npix1.fits")), "application/fits");
+        assert_eq!(content_type(Path::new("/a/properties")), "text/plain; charset=utf-8");
+        assert_eq!(cache_control(Path::new("/a/Norder3/Dir0/Npix1.fits")), "public, max-age=604800");
+        assert_eq!(cache_control(Path::new("/a/properties")), "public, max-age=60");
+    }
+}
