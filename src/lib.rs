@@ -3,6 +3,7 @@
 //! Data flows one way: [`fits`] + [`wcs`] → [`build`] → [`hips`] files on disk.
 
 pub mod build;
+pub mod cache;
 pub mod fits;
 pub mod hips;
 pub mod lint;
