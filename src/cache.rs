@@ -22,13 +22,25 @@ struct State<K, V> {
 
 impl<K: Hash + Eq + Clone, V> BoundedCache<K, V> {
     pub fn new(budget_bytes: usize) -> Self {
-        BoundedCache { budget_bytes, state: Mutex::new(State { slots: HashMap::new(), clock: 0, total: 0 }) }
+        BoundedCache {
+            budget_bytes,
+            state: Mutex::new(State {
+                slots: HashMap::new(),
+                clock: 0,
+                total: 0,
+            }),
+        }
     }
 
     /// The value for `key`, loaded with `load` if absent. `bytes` is what the entry is charged
     /// (known before loading, so the budget holds while loads are in flight). A failed load is
     /// remembered like a value, so a bad file is not retried on every request.
-    pub fn get_or_load(&self, key: &K, bytes: usize, load: impl FnOnce() -> Result<V, String>) -> Result<Arc<V>, String> {
+    pub fn get_or_load(
+        &self,
+        key: &K,
+        bytes: usize,
+        load: impl FnOnce() -> Result<V, String>,
+    ) -> Result<Arc<V>, String> {
         let slot = {
             let mut s = self.state.lock().expect("cache lock");
             s.clock += 1;
@@ -54,7 +66,12 @@ impl<K: Hash + Eq + Clone, V> BoundedCache<K, V> {
     /// Drops least recently used entries (never `keep`) until the total fits the budget.
     fn evict(&self, s: &mut State<K, V>, keep: &K) {
         while s.total > self.budget_bytes {
-            let victim = s.slots.iter().filter(|(k, _)| *k != keep).min_by_key(|(_, e)| e.2).map(|(k, _)| k.clone());
+            let victim = s
+                .slots
+                .iter()
+                .filter(|(k, _)| *k != keep)
+                .min_by_key(|(_, e)| e.2)
+                .map(|(k, _)| k.clone());
             let Some(victim) = victim else { break };
             if let Some((_, bytes, _)) = s.slots.remove(&victim) {
                 s.total -= bytes;
@@ -93,9 +110,17 @@ mod tests {
         assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 4);
         get(1);
         get(3);
-        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 4, "1 and 3 stayed");
+        assert_eq!(
+            loads.load(std::sync::atomic::Ordering::SeqCst),
+            4,
+            "1 and 3 stayed"
+        );
         get(2);
-        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 5, "2 was evicted");
+        assert_eq!(
+            loads.load(std::sync::atomic::Ordering::SeqCst),
+            5,
+            "2 was evicted"
+        );
         let err = cache.get_or_load(&9, 1, || Err("bad file".into()));
         assert_eq!(err.unwrap_err(), "bad file");
     }

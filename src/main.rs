@@ -93,6 +93,9 @@ struct ServeArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// Memory for files served from RAM, in MB.
+    #[arg(long, default_value_t = 512)]
+    cache_mb: usize,
 }
 
 fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
@@ -101,14 +104,24 @@ fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
         .iter()
         .map(|spec| match spec.split_once('=') {
             Some((name, dir)) => (name.to_string(), PathBuf::from(dir)),
-            None => (hipsforge::serve::default_name(std::path::Path::new(spec)), PathBuf::from(spec)),
+            None => (
+                hipsforge::serve::default_name(std::path::Path::new(spec)),
+                PathBuf::from(spec),
+            ),
         })
         .collect();
-    let o = hipsforge::serve::ServeOptions { mounts, base_url: a.base_url, cors_origin: a.cors_origin, aladin_lite: a.aladin_lite };
+    let o = hipsforge::serve::ServeOptions {
+        mounts,
+        base_url: a.base_url,
+        cors_origin: a.cors_origin,
+        aladin_lite: a.aladin_lite,
+        file_cache_bytes: a.cache_mb << 20,
+    };
     let app = hipsforge::serve::router(&o)?;
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -117,12 +130,23 @@ fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
     if let Some(n) = a.threads {
         runtime.worker_threads(n.max(1));
     }
-    let runtime = runtime.enable_all().build().map_err(|e| format!("runtime: {e}"))?;
+    let runtime = runtime
+        .enable_all()
+        .build()
+        .map_err(|e| format!("runtime: {e}"))?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(a.addr).await.map_err(|e| format!("{}: {e}", a.addr))?;
+        let listener = tokio::net::TcpListener::bind(a.addr)
+            .await
+            .map_err(|e| format!("{}: {e}", a.addr))?;
         let names: Vec<String> = o.mounts.iter().map(|(n, _)| format!("/{n}/")).collect();
-        eprintln!("serving {} on http://{} (Ctrl-C to stop)", names.join(" "), listener.local_addr().map_err(|e| e.to_string())?);
-        hipsforge::serve::run(listener, app, hipsforge::serve::shutdown_signal()).await.map_err(|e| e.to_string())
+        eprintln!(
+            "serving {} on http://{} (Ctrl-C to stop)",
+            names.join(" "),
+            listener.local_addr().map_err(|e| e.to_string())?
+        );
+        hipsforge::serve::run(listener, app, hipsforge::serve::shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -19,7 +19,10 @@ struct Reply {
 
 impl Reply {
     fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -35,24 +38,45 @@ fn request(addr: SocketAddr, method: &str, target: &str, extra: &[&str]) -> Repl
     s.write_all(req.as_bytes()).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("header end");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
     let mut body = raw[split + 4..].to_vec();
-    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
     if chunked {
         body = dechunk(&body);
     }
-    Reply { status, headers, body }
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
         data = &data[line_end + 2..];
         if size == 0 {
             return out;
@@ -69,7 +93,11 @@ fn get(addr: SocketAddr, target: &str) -> Reply {
 /// Builds a small HiPS (FIRST, FITS + PNG) and starts the server on 127.0.0.1:0.
 fn start(dir: &Path, extra_mounts: Vec<(String, PathBuf)>) -> (SocketAddr, PathBuf) {
     let hips = dir.join("first");
-    let mut o = BuildOptions::new(vec![common::shared_data().join("first")], hips.clone(), "ivo://test/P/FIRST");
+    let mut o = BuildOptions::new(
+        vec![common::shared_data().join("first")],
+        hips.clone(),
+        "ivo://test/P/FIRST",
+    );
     o.tile_width = 64;
     build(&o).unwrap();
     hipsforge::preview::write_previews(
@@ -84,9 +112,19 @@ fn start(dir: &Path, extra_mounts: Vec<(String, PathBuf)>) -> (SocketAddr, PathB
     .unwrap();
     let mut mounts = vec![("first".to_string(), hips.clone())];
     mounts.extend(extra_mounts);
-    let app = router(&ServeOptions { mounts, ..Default::default() }).unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let app = router(&ServeOptions {
+        mounts,
+        ..Default::default()
+    })
+    .unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || runtime.block_on(run(listener, app, std::future::pending())));
     (addr, hips)
@@ -115,22 +153,34 @@ fn files_come_with_the_headers_clients_need() {
         assert_eq!(r.status, 200, "{path}");
         assert_eq!(r.header("content-type"), Some(ctype), "{path}");
         assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{path}");
-        assert!(r.header("etag").is_some() && r.header("last-modified").is_some(), "{path}");
+        assert!(
+            r.header("etag").is_some() && r.header("last-modified").is_some(),
+            "{path}"
+        );
         let on_disk = std::fs::read(hips.join(path.trim_start_matches("/first/"))).unwrap();
         assert_eq!(r.body, on_disk, "{path}");
     }
     let tile = get(addr, &format!("/first/{fits}"));
     assert_eq!(tile.header("cache-control"), Some("public, max-age=604800"));
-    assert_eq!(get(addr, "/first/properties").header("cache-control"), Some("public, max-age=60"));
+    assert_eq!(
+        get(addr, "/first/properties").header("cache-control"),
+        Some("public, max-age=60")
+    );
     // The mount root serves index.html; the bare name redirects so relative URLs work.
-    assert_eq!(get(addr, "/first/").body, std::fs::read(hips.join("index.html")).unwrap());
+    assert_eq!(
+        get(addr, "/first/").body,
+        std::fs::read(hips.join("index.html")).unwrap()
+    );
     let r = get(addr, "/first");
     assert_eq!((r.status, r.header("location")), (308, Some("/first/")));
     // HEAD: headers, no body.
     let r = request(addr, "HEAD", &format!("/first/{fits}"), &[]);
     assert_eq!(r.status, 200);
     assert!(r.body.is_empty());
-    assert_eq!(r.header("content-length"), Some(tile.body.len().to_string().as_str()));
+    assert_eq!(
+        r.header("content-length"),
+        Some(tile.body.len().to_string().as_str())
+    );
 }
 
 #[test]
@@ -148,49 +198,77 @@ fn conditional_range_compression_and_cors_preflight() {
 
     let r = request(addr, "GET", &fits, &["Range: bytes=2880-2979"]);
     assert_eq!(r.status, 206);
-    assert_eq!(r.header("content-range"), Some(format!("bytes 2880-2979/{}", full.body.len()).as_str()));
+    assert_eq!(
+        r.header("content-range"),
+        Some(format!("bytes 2880-2979/{}", full.body.len()).as_str())
+    );
     assert_eq!(r.body, full.body[2880..2980]);
 
     let r = request(addr, "GET", &fits, &["Accept-Encoding: gzip"]);
     assert_eq!(r.header("content-encoding"), Some("gzip"));
     let mut inflated = Vec::new();
-    flate2::read::GzDecoder::new(&r.body[..]).read_to_end(&mut inflated).unwrap();
+    flate2::read::GzDecoder::new(&r.body[..])
+        .read_to_end(&mut inflated)
+        .unwrap();
     assert_eq!(inflated, full.body);
     // PNG is already compressed: sent as is.
     let png = format!("/first/{}", first_tile(&hips, "png"));
-    assert_eq!(request(addr, "GET", &png, &["Accept-Encoding: gzip"]).header("content-encoding"), None);
+    assert_eq!(
+        request(addr, "GET", &png, &["Accept-Encoding: gzip"]).header("content-encoding"),
+        None
+    );
 
     let r = request(
         addr,
         "OPTIONS",
         "/first/properties",
-        &["Origin: https://aladin.example.org", "Access-Control-Request-Method: GET", "Access-Control-Request-Headers: x-requested-with"],
+        &[
+            "Origin: https://aladin.example.org",
+            "Access-Control-Request-Method: GET",
+            "Access-Control-Request-Headers: x-requested-with",
+        ],
     );
     assert!(r.status == 200 || r.status == 204, "{}", r.status);
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
-    assert!(r.header("access-control-allow-methods").unwrap().contains("GET"));
+    assert!(r
+        .header("access-control-allow-methods")
+        .unwrap()
+        .contains("GET"));
 }
 
 #[test]
 fn hipslist_lists_every_hips_with_its_service_url() {
     let dir = tempfile::tempdir().unwrap();
     let second = dir.path().join("m13");
-    let mut o = BuildOptions::new(vec![common::shared_data().join("compressed/m13.fits")], second.clone(), "ivo://test/P/M13");
+    let mut o = BuildOptions::new(
+        vec![common::shared_data().join("compressed/m13.fits")],
+        second.clone(),
+        "ivo://test/P/M13",
+    );
     o.tile_width = 64;
     build(&o).unwrap();
     let (addr, _) = start(dir.path(), vec![("m13".into(), second)]);
     let r = get(addr, "/hipslist");
     assert_eq!(r.status, 200);
     let text = String::from_utf8(r.body).unwrap();
-    let records: Vec<hipsforge::hips::properties::Properties> =
-        text.split("\n\n").map(|rec| hipsforge::hips::properties::Properties::parse(rec).unwrap()).collect();
+    let records: Vec<hipsforge::hips::properties::Properties> = text
+        .split("\n\n")
+        .map(|rec| hipsforge::hips::properties::Properties::parse(rec).unwrap())
+        .collect();
     assert_eq!(records.len(), 2);
-    for (rec, (name, did)) in records.iter().zip([("first", "ivo://test/P/FIRST"), ("m13", "ivo://test/P/M13")]) {
+    for (rec, (name, did)) in records
+        .iter()
+        .zip([("first", "ivo://test/P/FIRST"), ("m13", "ivo://test/P/M13")])
+    {
         assert_eq!(rec.get("creator_did"), Some(did));
-        assert_eq!(rec.get("hips_service_url"), Some(format!("http://{addr}/{name}").as_str()));
+        assert_eq!(
+            rec.get("hips_service_url"),
+            Some(format!("http://{addr}/{name}").as_str())
+        );
         assert!(rec.get("hips_release_date").is_some() && rec.get("hips_status").is_some());
     }
-    let json: serde_json::Value = serde_json::from_slice(&get(addr, "/hipslist?fmt=json").body).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&get(addr, "/hipslist?fmt=json").body).unwrap();
     assert_eq!(json[1]["creator_did"], "ivo://test/P/M13");
     let landing = String::from_utf8(get(addr, "/").body).unwrap();
     assert!(landing.contains("/first/index.html") && landing.contains("/m13/index.html"));
@@ -232,9 +310,15 @@ fn unknown_paths_empty_tiles_and_traversal_attempts_are_404() {
     for target in attempts {
         let r = get(addr, target);
         assert!(r.status == 404 || r.status == 400, "{target}: {}", r.status);
-        assert!(!String::from_utf8_lossy(&r.body).contains("top secret"), "{target} leaked");
+        assert!(
+            !String::from_utf8_lossy(&r.body).contains("top secret"),
+            "{target} leaked"
+        );
     }
     // A tile the MOC excludes answers 404 without looking at the disk; one it includes exists.
     assert_eq!(get(addr, "/first/Norder3/Dir0/Npix0.fits").status, 404);
-    assert_eq!(get(addr, &format!("/first/{}", first_tile(&hips, "fits"))).status, 200);
+    assert_eq!(
+        get(addr, &format!("/first/{}", first_tile(&hips, "fits"))).status,
+        200
+    );
 }

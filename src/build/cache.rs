@@ -16,7 +16,11 @@ pub struct ImageCache<'a> {
 
 impl<'a> ImageCache<'a> {
     pub fn new(images: &'a [SourceImage], blank: Option<f32>, budget_bytes: usize) -> Self {
-        ImageCache { images, blank, cache: BoundedCache::new(budget_bytes) }
+        ImageCache {
+            images,
+            blank,
+            cache: BoundedCache::new(budget_bytes),
+        }
     }
 
     /// The pixels of image `i`, reading it if needed. `Err` carries the read error (with file).
@@ -25,7 +29,9 @@ impl<'a> ImageCache<'a> {
         self.cache.get_or_load(&i, image.pixel_count() * 4, || {
             let mut data = read_pixels(&image.hdu).map_err(|e| e.to_string())?;
             if let Some(b) = self.blank {
-                data.iter_mut().filter(|v| **v == b).for_each(|v| *v = f32::NAN);
+                data.iter_mut()
+                    .filter(|v| **v == b)
+                    .for_each(|v| *v = f32::NAN);
             }
             Ok(data)
         })

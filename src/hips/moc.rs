@@ -27,7 +27,9 @@ impl Coverage {
         use moc::deser::fits::{from_fits_ivoa, MocIdxType, MocQtyType};
         use moc::qty::Hpx as H;
         let mut bytes = Vec::new();
-        reader.read_to_end(&mut bytes).map_err(|e| format!("MOC: {e}"))?;
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("MOC: {e}"))?;
         set_coordsys(&mut bytes, 'C');
         let reader = std::io::Cursor::new(bytes);
         let moc = match from_fits_ivoa(reader).map_err(|e| format!("MOC: {e}"))? {

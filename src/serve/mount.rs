@@ -7,7 +7,13 @@ use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
 
 /// Names the server uses itself; a HiPS cannot be mounted there.
-pub const RESERVED: [&str; 5] = ["hipslist", "aladin-lite", "hips-image-services", "cutouts", "favicon.ico"];
+pub const RESERVED: [&str; 5] = [
+    "hipslist",
+    "aladin-lite",
+    "hips-image-services",
+    "cutouts",
+    "favicon.ico",
+];
 
 #[derive(Debug)]
 pub struct Mount {
@@ -30,18 +36,34 @@ pub enum Refusal {
 impl Mount {
     /// Opens `dir` as a HiPS to serve under `name`.
     pub fn open(name: &str, dir: &Path) -> Result<Mount, String> {
-        if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') || RESERVED.contains(&name) {
+        if name.is_empty()
+            || name.contains(['/', '\\'])
+            || name.starts_with('.')
+            || RESERVED.contains(&name)
+        {
             return Err(format!("{name:?} cannot be a mount name"));
         }
-        let root = dir.canonicalize().map_err(|e| format!("{}: {e}", dir.display()))?;
+        let root = dir
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
         let props_path = root.join("properties");
-        let text = std::fs::read_to_string(&props_path).map_err(|e| format!("{}: {e} (not a HiPS?)", props_path.display()))?;
-        let properties = Properties::parse(&text).map_err(|e| format!("{}: {e}", props_path.display()))?;
+        let text = std::fs::read_to_string(&props_path)
+            .map_err(|e| format!("{}: {e} (not a HiPS?)", props_path.display()))?;
+        let properties =
+            Properties::parse(&text).map_err(|e| format!("{}: {e}", props_path.display()))?;
         let coverage = match std::fs::File::open(root.join("Moc.fits")) {
-            Ok(f) => Some(Coverage::from_fits(std::io::BufReader::new(f)).map_err(|e| format!("{}/Moc.fits: {e}", root.display()))?),
+            Ok(f) => Some(
+                Coverage::from_fits(std::io::BufReader::new(f))
+                    .map_err(|e| format!("{}/Moc.fits: {e}", root.display()))?,
+            ),
             Err(_) => None,
         };
-        Ok(Mount { name: name.to_string(), root, properties, coverage })
+        Ok(Mount {
+            name: name.to_string(),
+            root,
+            properties,
+            coverage,
+        })
     }
 
     /// The file for request path `rel` (already percent-decoded, relative to the mount), or why
@@ -73,7 +95,9 @@ impl Mount {
 
 /// `NorderK/DirD/NpixN.ext` → (K, N) when D is N's directory; other paths → `None`.
 pub fn parse_tile_path(segments: &[&str]) -> Option<(u8, u64)> {
-    let [norder, dir, file] = segments else { return None };
+    let [norder, dir, file] = segments else {
+        return None;
+    };
     let order: u8 = norder.strip_prefix("Norder")?.parse().ok()?;
     let d: u64 = dir.strip_prefix("Dir")?.parse().ok()?;
     let npix: u64 = file.strip_prefix("Npix")?.split('.').next()?.parse().ok()?;
@@ -83,7 +107,11 @@ pub fn parse_tile_path(segments: &[&str]) -> Option<(u8, u64)> {
 /// Content type by file name (`properties` and `hipslist` are text).
 pub fn content_type(path: &Path) -> &'static str {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-    match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
+    match name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .as_deref()
+    {
         Some("fits") | Some("fit") => "application/fits",
         Some("png") => "image/png",
         Some("jpeg") | Some("jpg") => "image/jpeg",
@@ -114,12 +142,30 @@ mod tests {
 
     #[test]
     fn tile_paths_are_recognised_only_when_consistent() {
-        assert_eq!(parse_tile_path(&["Norder9", "Dir1740000", "Npix1743711.png"]), Some((9, 1_743_711)));
-        assert_eq!(parse_tile_path(&["Norder9", "Dir0", "Npix1743711.png"]), None);
+        assert_eq!(
+            parse_tile_path(&["Norder9", "Dir1740000", "Npix1743711.png"]),
+            Some((9, 1_743_711))
+        );
+        assert_eq!(
+            parse_tile_path(&["Norder9", "Dir0", "Npix1743711.png"]),
+            None
+        );
         assert_eq!(parse_tile_path(&["Norder3", "Allsky.png"]), None);
-        assert_eq!(content_type(Path::new("/a/Norder3/Dir0/Npix1.fits")), "application/fits");
-        assert_eq!(content_type(Path::new("/a/properties")), "text/plain; charset=utf-8");
-        assert_eq!(cache_control(Path::new("/a/Norder3/Dir0/Npix1.fits")), "public, max-age=604800");
-        assert_eq!(cache_control(Path::new("/a/properties")), "public, max-age=60");
+        assert_eq!(
+            content_type(Path::new("/a/Norder3/Dir0/Npix1.fits")),
+            "application/fits"
+        );
+        assert_eq!(
+            content_type(Path::new("/a/properties")),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(
+            cache_control(Path::new("/a/Norder3/Dir0/Npix1.fits")),
+            "public, max-age=604800"
+        );
+        assert_eq!(
+            cache_control(Path::new("/a/properties")),
+            "public, max-age=60"
+        );
     }
 }
