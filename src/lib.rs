@@ -4,6 +4,7 @@
 
 pub mod build;
 pub mod cache;
+pub mod cutout;
 pub mod fits;
 pub mod hips;
 pub mod lint;

@@ -107,6 +107,24 @@ impl Wcs {
         })
     }
 
+    /// A WCS without distortion or PV parameters, built directly (no header text): used for
+    /// cutout grids, one per position.
+    pub fn from_parts(
+        frame: Frame,
+        code: &str,
+        crval: [f64; 2],
+        linear: Linear,
+    ) -> Result<Wcs, String> {
+        let projection = SphericalProjection::new(code, crval, &Header::default())?;
+        Ok(Wcs {
+            frame,
+            linear,
+            sip: None,
+            projection,
+            plane_rotation: None,
+        })
+    }
+
     /// Pixel scale (degrees per pixel) at the reference point.
     pub fn pixel_scale_deg(&self) -> f64 {
         self.linear.pixel_scale_deg()

@@ -1,0 +1,82 @@
+//! Cutouts: any grid (centre, size, scale, projection, rotation, frame, or a full WCS) sampled
+//! from a HiPS at the right order, through one bounded tile cache shared by all requests.
+
+pub mod grid;
+pub mod sample;
+
+use std::sync::Arc;
+
+pub use grid::{Grid, GridSpec};
+pub use sample::Kernel;
+
+use crate::build::index::cell_size_deg;
+use crate::cache::BoundedCache;
+use crate::tiles::HipsDir;
+
+/// An opened HiPS with a key for the tile cache.
+#[derive(Debug)]
+pub struct Survey {
+    pub hips: HipsDir,
+    pub key: u32,
+    pub min_order: u8,
+}
+
+impl Survey {
+    pub fn open(root: &std::path::Path, key: u32) -> Result<Survey, String> {
+        let hips = HipsDir::open(root)?;
+        let min_order = hips
+            .properties
+            .get("hips_order_min")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        Ok(Survey {
+            hips,
+            key,
+            min_order,
+        })
+    }
+
+    /// The tile order whose pixels are not coarser than `scale_deg` (capped at the HiPS's
+    /// deepest order).
+    pub fn order_for(&self, scale_deg: f64) -> u8 {
+        let bits = self.hips.width.trailing_zeros() as u8;
+        (self.min_order..=self.hips.order)
+            .find(|&k| cell_size_deg(k + bits) <= scale_deg)
+            .unwrap_or(self.hips.order)
+    }
+}
+
+/// Decoded tiles shared by every cutout (server requests, bulk workers), bounded by bytes.
+pub struct TileStore {
+    cache: BoundedCache<(u32, u8, u64), Option<Vec<f32>>>,
+}
+
+impl TileStore {
+    pub fn new(budget_bytes: usize) -> TileStore {
+        TileStore {
+            cache: BoundedCache::new(budget_bytes),
+        }
+    }
+
+    /// Tile `npix` at `order` (`None` where the HiPS has none); decoded once while cached.
+    pub fn tile(&self, s: &Survey, order: u8, npix: u64) -> Result<Arc<Option<Vec<f32>>>, String> {
+        let bytes = s.hips.width * s.hips.width * 4;
+        self.cache.get_or_load(&(s.key, order, npix), bytes, || {
+            s.hips.read_tile(order, npix)
+        })
+    }
+}
+
+/// One cutout: `order` (or the order matching the grid's pixel scale) sampled with `kernel`.
+pub fn cutout(
+    store: &TileStore,
+    survey: &Survey,
+    grid: &Grid,
+    kernel: Kernel,
+    order: Option<u8>,
+) -> Result<Vec<f32>, String> {
+    let order = order
+        .unwrap_or_else(|| survey.order_for(grid.scale_deg()))
+        .min(survey.hips.order);
+    sample::sample(store, survey, grid, order, kernel)
+}
