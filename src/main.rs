@@ -32,6 +32,8 @@ enum Command {
     Previews(PreviewArgs),
     /// Make a colour HiPS (PNG or JPEG) from three data HiPS of the same order and frame.
     Rgb(RgbArgs),
+    /// Cut stamps of many objects from one or more HiPS into a .npy or FITS array.
+    Cutout(CutoutArgs),
     /// Serve HiPS directories over HTTP (a HiPS node for Aladin Lite, Aladin, scripts).
     Serve(ServeArgs),
     /// Check a HiPS directory against HiPS 1.0 (exit 1 on errors).
@@ -72,6 +74,120 @@ impl PreviewLook {
         };
         Ok((cut, stretch))
     }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PositionFrame {
+    Icrs,
+    Galactic,
+}
+
+#[derive(clap::Args)]
+struct CutoutArgs {
+    /// A band: NAME=DIR (repeat in output band order) or a bare DIR for a single band.
+    #[arg(long = "hips", required = true)]
+    hips: Vec<String>,
+    /// Delimited text with a header line: ra, dec (degrees) and optionally id columns.
+    #[arg(long)]
+    positions: PathBuf,
+    /// Stamp width and height in pixels.
+    #[arg(long, default_value_t = 64)]
+    size: usize,
+    /// Pixel scale: 0.396arcsec, 1.5arcmin, 0.001deg (default: the first HiPS's pixel).
+    #[arg(long)]
+    scale: Option<String>,
+    /// Projection of the stamps (TAN, SIN, ZEA, STG, CAR, AIT, ...).
+    #[arg(long, default_value = "TAN")]
+    projection: String,
+    /// bilinear, nearest or flux (area mean over 4x4 sub-samples).
+    #[arg(long, default_value = "bilinear")]
+    kernel: hipsforge::cutout::Kernel,
+    /// HiPS order to read (default: the one matching the pixel scale).
+    #[arg(long)]
+    order: Option<u8>,
+    /// Frame of the positions and stamps.
+    #[arg(long, value_enum, default_value = "icrs")]
+    frame: PositionFrame,
+    #[arg(long)]
+    ra_col: Option<String>,
+    #[arg(long)]
+    dec_col: Option<String>,
+    #[arg(long)]
+    id_col: Option<String>,
+    /// Output: .npy (N, bands, size, size) float32, or .fits (NAXIS4 = N); a manifest CSV is
+    /// written beside it.
+    #[arg(long)]
+    out: PathBuf,
+    /// Start again instead of continuing an interrupted run.
+    #[arg(long)]
+    restart: bool,
+    /// Memory for decoded tiles, in MB.
+    #[arg(long, default_value_t = 1024)]
+    cache_mb: usize,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn run_cutout(a: CutoutArgs) -> Result<ExitCode, String> {
+    use hipsforge::cutout::bulk::{parse_scale, run_bulk, BulkOptions};
+    let bands = a
+        .hips
+        .iter()
+        .map(|spec| match spec.split_once('=') {
+            Some((name, dir)) => (name.to_string(), PathBuf::from(dir)),
+            None => (
+                hipsforge::serve::default_name(std::path::Path::new(spec)),
+                PathBuf::from(spec),
+            ),
+        })
+        .collect();
+    if let Some(n) = a.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .map_err(|e| format!("--threads: {e}"))?;
+    }
+    let o = BulkOptions {
+        bands,
+        positions: a.positions,
+        columns: hipsforge::cutout::positions::Columns {
+            ra: a.ra_col,
+            dec: a.dec_col,
+            id: a.id_col,
+        },
+        size: a.size,
+        scale_deg: a.scale.as_deref().map(parse_scale).transpose()?,
+        projection: a.projection,
+        frame: match a.frame {
+            PositionFrame::Icrs => Frame::Equatorial,
+            PositionFrame::Galactic => Frame::Galactic,
+        },
+        kernel: a.kernel,
+        order: a.order,
+        out: a.out,
+        restart: a.restart,
+        cache_bytes: a.cache_mb << 20,
+        verbose: !a.quiet,
+    };
+    let r = run_bulk(&o)?;
+    let done = r.rows - r.resumed;
+    eprintln!(
+        "{} stamps ({} bands of {}x{}) in {}: {done} made in {:.2} s ({:.0} objects/s){}; {} outside the surveys; manifest {}",
+        r.rows,
+        o.bands.len(),
+        o.size,
+        o.size,
+        o.out.display(),
+        r.seconds,
+        done as f64 / r.seconds.max(1e-9),
+        if r.resumed > 0 { format!(", {} from an earlier run", r.resumed) } else { String::new() },
+        r.outside,
+        r.manifest.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 #[derive(clap::Args)]
@@ -509,6 +625,7 @@ fn main() -> ExitCode {
         Command::Lint { dir } => Ok(run_lint(&dir)),
         Command::Rgb(a) => run_rgb(a),
         Command::Serve(a) => run_serve(a),
+        Command::Cutout(a) => run_cutout(a),
         Command::Previews(a) => preview_formats(&a.format).and_then(|f| {
             if f.is_empty() {
                 return Err("--format: name at least one of png, jpeg, webp".into());

@@ -1,8 +1,11 @@
 //! Cutouts: any grid (centre, size, scale, projection, rotation, frame, or a full WCS) sampled
 //! from a HiPS at the right order, through one bounded tile cache shared by all requests.
 
+pub mod bulk;
 pub mod grid;
+pub mod positions;
 pub mod sample;
+pub mod stack;
 
 use std::sync::Arc;
 

@@ -1,0 +1,369 @@
+//! Bulk cutouts for machine learning: a list of objects → one array (N, bands, size, size)
+//! float32 in `.npy` or FITS, plus a manifest. Objects are processed in HEALPix order (each
+//! tile is read once while it is hot in the cache), written in place at their input row, in
+//! chunks recorded in a progress file so that an interrupted run continues where it stopped.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+
+use super::positions::{read_positions, Columns, Position};
+use super::stack::{StackFile, StackFormat};
+use super::{Grid, GridSpec, Kernel, Survey, TileStore};
+use crate::fits::write::{Card, CardValue};
+use crate::wcs::frame::{lonlat_to_xyz, rotate, rotation, xyz_to_lonlat};
+use crate::wcs::Frame;
+
+/// Objects per chunk: the unit of parallel work and of resumption.
+const CHUNK: usize = 512;
+
+#[derive(Debug, Clone)]
+pub struct BulkOptions {
+    /// (band name, HiPS directory), in output band order.
+    pub bands: Vec<(String, PathBuf)>,
+    pub positions: PathBuf,
+    pub columns: Columns,
+    pub size: usize,
+    /// Degrees per pixel; default: the first band's HiPS pixel.
+    pub scale_deg: Option<f64>,
+    pub projection: String,
+    /// Frame of the positions (and of the stamps' grids).
+    pub frame: Frame,
+    pub kernel: Kernel,
+    pub order: Option<u8>,
+    pub out: PathBuf,
+    /// Ignore a previous interrupted run and start again.
+    pub restart: bool,
+    pub cache_bytes: usize,
+    pub verbose: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct BulkReport {
+    pub rows: usize,
+    /// Objects with no data in any band.
+    pub outside: usize,
+    /// Rows already done by an earlier, interrupted run.
+    pub resumed: usize,
+    pub seconds: f64,
+    pub manifest: PathBuf,
+}
+
+/// The stamps of one object, band after band.
+pub fn stamps(
+    store: &TileStore,
+    bands: &[Survey],
+    spec: &GridSpec,
+    kernel: Kernel,
+    order: Option<u8>,
+) -> Result<Vec<f32>, String> {
+    let grid = Grid::from_spec(spec)?;
+    let mut out = Vec::with_capacity(bands.len() * spec.width * spec.height);
+    for survey in bands {
+        out.extend(super::cutout(store, survey, &grid, kernel, order)?);
+    }
+    Ok(out)
+}
+
+/// FNV-1a over the run's parameters: a progress file is only resumed by the same run.
+fn fingerprint(o: &BulkOptions, rows: usize) -> String {
+    let meta = std::fs::metadata(&o.positions).ok();
+    let stamp = meta
+        .and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    let text = format!(
+        "{:?}|{}|{rows}|{:?}|{}|{:?}|{}|{:?}|{:?}|{:?}",
+        o.bands,
+        o.positions.display(),
+        stamp,
+        o.size,
+        o.scale_deg,
+        o.projection,
+        o.frame.hips_name(),
+        o.kernel,
+        o.order
+    );
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in text.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    format!("{h:016x}")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// An angle like `0.396arcsec`, `0.396"`, `1.5arcmin`, `0.001deg` or `0.396` (arcsec), in degrees.
+pub fn parse_scale(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (number, factor) = if let Some(v) = t.strip_suffix("arcsec").or_else(|| t.strip_suffix('"'))
+    {
+        (v, 1.0 / 3600.0)
+    } else if let Some(v) = t.strip_suffix("arcmin").or_else(|| t.strip_suffix('\'')) {
+        (v, 1.0 / 60.0)
+    } else if let Some(v) = t.strip_suffix("deg") {
+        (v, 1.0)
+    } else {
+        (t, 1.0 / 3600.0)
+    };
+    match number.trim().parse::<f64>() {
+        Ok(v) if v > 0.0 && v.is_finite() => Ok(v * factor),
+        _ => Err(format!(
+            "scale {s:?}: expected e.g. 0.396arcsec, 1.5arcmin or 0.001deg"
+        )),
+    }
+}
+
+/// The manifest path for an output `cutouts.npy`: `cutouts.manifest.csv`.
+pub fn manifest_path(out: &Path) -> PathBuf {
+    out.with_extension("manifest.csv")
+}
+
+/// Completed chunks and their manifest lines from a progress file of the same run.
+fn read_progress(path: &Path, fingerprint: &str) -> Option<(HashSet<usize>, Vec<(usize, String)>)> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut lines = std::io::BufReader::new(file).lines();
+    if lines.next()?.ok()? != format!("hipsforge-cutout 1 {fingerprint}") {
+        return None;
+    }
+    let (mut done, mut manifest, mut pending) = (HashSet::new(), Vec::new(), Vec::new());
+    for line in lines.map_while(Result::ok) {
+        if let Some(c) = line.strip_prefix("done ") {
+            // A chunk counts only once its "done" line is complete: lines before it are its own.
+            done.insert(c.parse().ok()?);
+            manifest.append(&mut pending);
+        } else if let Some(rest) = line.strip_prefix("row ") {
+            let (row, text) = rest.split_once(' ')?;
+            pending.push((row.parse().ok()?, text.to_string()));
+        }
+    }
+    Some((done, manifest))
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
+    let started = std::time::Instant::now();
+    if o.bands.is_empty() {
+        return Err("no --hips given".into());
+    }
+    if o.size == 0 || o.size > 4096 {
+        return Err(format!("--size {} must be 1..4096", o.size));
+    }
+    let surveys: Vec<Survey> = o
+        .bands
+        .iter()
+        .enumerate()
+        .map(|(i, (name, dir))| {
+            Survey::open(dir, i as u32).map_err(|e| format!("--hips {name}: {e}"))
+        })
+        .collect::<Result<_, _>>()?;
+    let positions = read_positions(&o.positions, &o.columns)?;
+    if positions.is_empty() {
+        return Err(format!("{}: no objects", o.positions.display()));
+    }
+    let format = StackFormat::from_path(&o.out)?;
+    let scale = match o.scale_deg {
+        Some(s) => s,
+        None => {
+            let p = &surveys[0].hips.properties;
+            p.get("hips_pixel_scale")
+                .and_then(|v| v.parse().ok())
+                .ok_or("--scale is needed: the first HiPS has no hips_pixel_scale")?
+        }
+    };
+    let n = positions.len();
+    let print = fingerprint(o, n);
+    let progress_path = with_suffix(&o.out, ".progress");
+    let previous = if o.restart {
+        None
+    } else {
+        read_progress(&progress_path, &print)
+    };
+    let resuming = previous.is_some() && o.out.is_file();
+    let (done, mut manifest) = if resuming {
+        previous.expect("checked")
+    } else {
+        Default::default()
+    };
+    let extra: Vec<Card> = vec![
+        Card::new(
+            "BANDS",
+            CardValue::Str(
+                o.bands
+                    .iter()
+                    .map(|(b, _)| b.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            "",
+        ),
+        Card::new(
+            "PIXSCALE",
+            CardValue::Float(scale * 3600.0),
+            "arcsec per pixel",
+        ),
+    ];
+    let stack = StackFile::open(&o.out, format, n, surveys.len(), o.size, &extra, !resuming)?;
+    if !resuming {
+        std::fs::write(&progress_path, format!("hipsforge-cutout 1 {print}\n"))
+            .map_err(|e| format!("{}: {e}", progress_path.display()))?;
+    }
+    let progress = Mutex::new(
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&progress_path)
+            .map_err(|e| format!("{}: {e}", progress_path.display()))?,
+    );
+
+    // HEALPix order of the objects at the tile order the first band will read.
+    let order = o.order.unwrap_or_else(|| surveys[0].order_for(scale));
+    let to_hips = rotation(o.frame, surveys[0].hips.frame);
+    let layer = cdshealpix::nested::get(order);
+    let mut sorted: Vec<(u64, usize)> = positions
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let v = lonlat_to_xyz(p.ra.to_radians(), p.dec.to_radians());
+            let (lon, lat) = xyz_to_lonlat(to_hips.map_or(v, |m| rotate(&m, v)));
+            (layer.hash(lon, lat), i)
+        })
+        .collect();
+    sorted.sort_unstable();
+    let chunks: Vec<(usize, &[(u64, usize)])> = sorted
+        .chunks(CHUNK)
+        .enumerate()
+        .filter(|(c, _)| !done.contains(c))
+        .collect();
+    let resumed = n - chunks.iter().map(|(_, c)| c.len()).sum::<usize>();
+    let bar = if o.verbose {
+        indicatif::ProgressBar::new(n as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "cutouts [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
+        )
+        .expect("static template")
+        .progress_chars("=> "),
+    );
+    bar.set_position(resumed as u64);
+    let store = TileStore::new(o.cache_bytes);
+    let stamp_len = surveys.len() * o.size * o.size;
+    let results: Vec<Vec<(usize, String)>> = chunks
+        .par_iter()
+        .map(|(c, members)| {
+            let mut lines = Vec::with_capacity(members.len());
+            for &(_, row) in members.iter() {
+                let p: &Position = &positions[row];
+                let spec = GridSpec {
+                    lon: p.ra,
+                    lat: p.dec,
+                    width: o.size,
+                    height: o.size,
+                    scale_deg: scale,
+                    projection: o.projection.clone(),
+                    rotation_deg: 0.0,
+                    frame: o.frame,
+                };
+                let values = stamps(&store, &surveys, &spec, o.kernel, o.order)?;
+                stack
+                    .write_rows(row, &values)
+                    .map_err(|e| format!("{}: {e}", o.out.display()))?;
+                let blank: Vec<f64> = values
+                    .chunks(stamp_len / surveys.len())
+                    .map(|b| b.iter().filter(|v| v.is_nan()).count() as f64 / b.len() as f64)
+                    .collect();
+                let outside = blank.iter().all(|&f| f == 1.0);
+                let fractions: Vec<String> = blank.iter().map(|f| format!("{f:.4}")).collect();
+                lines.push((
+                    row,
+                    format!(
+                        "{},{},{},{},{}",
+                        csv_field(&p.id),
+                        p.ra,
+                        p.dec,
+                        outside as u8,
+                        fractions.join(",")
+                    ),
+                ));
+                bar.inc(1);
+            }
+            stack
+                .sync()
+                .map_err(|e| format!("{}: {e}", o.out.display()))?;
+            let mut record: String = lines
+                .iter()
+                .map(|(r, l)| format!("row {r} {l}\n"))
+                .collect();
+            record.push_str(&format!("done {c}\n"));
+            let mut f = progress.lock().expect("progress lock");
+            f.write_all(record.as_bytes())
+                .and_then(|_| f.flush())
+                .map_err(|e| format!("{}: {e}", progress_path.display()))?;
+            Ok(lines)
+        })
+        .collect::<Result<_, String>>()?;
+    bar.finish_and_clear();
+    manifest.extend(results.into_iter().flatten());
+    manifest.sort_unstable_by_key(|(row, _)| *row);
+    let by_row: HashMap<usize, &String> = manifest.iter().map(|(r, l)| (*r, l)).collect();
+    if by_row.len() != n {
+        return Err(format!(
+            "internal: {} of {n} rows in the manifest",
+            by_row.len()
+        ));
+    }
+    let mut text = String::from("row,id,ra,dec,outside");
+    for (band, _) in &o.bands {
+        text.push_str(&format!(",blank_{band}"));
+    }
+    text.push('\n');
+    let mut outside = 0;
+    for (row, line) in &manifest {
+        // From the end: ids may hold quoted commas, blank fractions do not.
+        outside += line
+            .rsplit(',')
+            .nth(o.bands.len())
+            .is_some_and(|f| f == "1") as usize;
+        text.push_str(&format!("{row},{line}\n"));
+    }
+    let manifest_file = manifest_path(&o.out);
+    crate::output::write_atomic(&manifest_file, text.as_bytes())
+        .map_err(|e| format!("{}: {e}", manifest_file.display()))?;
+    let _ = std::fs::remove_file(&progress_path);
+    Ok(BulkReport {
+        rows: n,
+        outside,
+        resumed,
+        seconds: started.elapsed().as_secs_f64(),
+        manifest: manifest_file,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_scale;
+
+    #[test]
+    fn scales() {
+        assert!((parse_scale("0.396arcsec").unwrap() - 0.396 / 3600.0).abs() < 1e-15);
+        assert!((parse_scale("1.5arcmin").unwrap() - 0.025).abs() < 1e-15);
+        assert_eq!(parse_scale("0.5deg").unwrap(), 0.5);
+        assert!((parse_scale("2").unwrap() - 2.0 / 3600.0).abs() < 1e-15);
+        assert!(parse_scale("-1arcsec").is_err() && parse_scale("fast").is_err());
+    }
+}

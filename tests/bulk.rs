@@ -1,0 +1,245 @@
+//! Bulk cutouts: the .npy/FITS stacks hold exactly the single cutouts, in input order, with a
+//! manifest that flags objects outside the survey; an interrupted run resumes.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use hipsforge::build::{build, BuildOptions};
+use hipsforge::cutout::bulk::{run_bulk, BulkOptions};
+use hipsforge::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
+use hipsforge::wcs::Frame;
+
+fn scene_hips(dir: &Path) -> PathBuf {
+    let s = common::two_image_scene();
+    let inputs = dir.join("in");
+    std::fs::create_dir_all(&inputs).unwrap();
+    for (i, im) in s.images.iter().enumerate() {
+        im.write(&inputs.join(format!("img{i}.fits")), &s.stars);
+    }
+    let mut o = BuildOptions::new(vec![inputs], dir.join("hips"), "ivo://test/P/scene");
+    o.tile_width = 64;
+    build(&o).unwrap();
+    dir.join("hips")
+}
+
+fn positions(dir: &Path, n: usize) -> PathBuf {
+    let (ra0, dec0) = common::SCENE_CENTRE;
+    let mut text = String::from("name;RA;DEC;mag\n");
+    for i in 0..n {
+        // A spiral over both images; every 17th object far outside the survey.
+        let (r, a) = (20.0 + 2.0 * (i % 60) as f64, i as f64 * 0.7);
+        let (ra, dec) = common::offset(ra0, dec0, 90.0 + r * a.cos(), r * a.sin() * 0.6);
+        let (ra, dec) = if i % 17 == 5 {
+            (ra + 10.0, dec)
+        } else {
+            (ra, dec)
+        };
+        text.push_str(&format!(
+            "obj-{i};{ra:.8};{dec:.8};{}\n",
+            18.0 + i as f64 * 0.01
+        ));
+    }
+    let path = dir.join("objects.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn options(hips: &Path, positions: &Path, out: &Path, size: usize) -> BulkOptions {
+    BulkOptions {
+        bands: vec![
+            ("a".into(), hips.to_path_buf()),
+            ("b".into(), hips.to_path_buf()),
+        ],
+        positions: positions.to_path_buf(),
+        columns: Default::default(),
+        size,
+        scale_deg: Some(0.9 / 3600.0),
+        projection: "TAN".into(),
+        frame: Frame::Equatorial,
+        kernel: Kernel::Bilinear,
+        order: None,
+        out: out.to_path_buf(),
+        restart: false,
+        cache_bytes: 64 << 20,
+        verbose: false,
+    }
+}
+
+/// The float32 values of a .npy file and its shape.
+fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + len]).unwrap();
+    assert!(header.contains("'descr': '<f4'") && header.contains("'fortran_order': False"));
+    let shape_text = &header[header.find("'shape': (").unwrap() + 10..];
+    let shape: Vec<usize> = shape_text[..shape_text.find(')').unwrap()]
+        .split(',')
+        .filter_map(|d| d.trim().parse().ok())
+        .collect();
+    let data = bytes[10 + len..]
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (shape, data)
+}
+
+#[test]
+fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let hips = scene_hips(dir.path());
+    let pos = positions(dir.path(), 300);
+    let out = dir.path().join("stamps.npy");
+    let report = run_bulk(&options(&hips, &pos, &out, 20)).unwrap();
+    assert_eq!(report.rows, 300);
+    let (shape, data) = read_npy(&out);
+    assert_eq!(shape, vec![300, 2, 20, 20]);
+    let objects = hipsforge::cutout::positions::read_positions(&pos, &Default::default()).unwrap();
+    let survey = Survey::open(&hips, 0).unwrap();
+    let store = TileStore::new(64 << 20);
+    for row in [0usize, 5, 77, 150, 299] {
+        let p = &objects[row];
+        let g = Grid::from_spec(&GridSpec {
+            lon: p.ra,
+            lat: p.dec,
+            width: 20,
+            height: 20,
+            scale_deg: 0.9 / 3600.0,
+            projection: "TAN".into(),
+            rotation_deg: 0.0,
+            frame: Frame::Equatorial,
+        })
+        .unwrap();
+        let single = cutout(&store, &survey, &g, Kernel::Bilinear, None).unwrap();
+        for band in 0..2 {
+            let stamp = &data[(row * 2 + band) * 400..][..400];
+            let same = stamp
+                .iter()
+                .zip(&single)
+                .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
+            assert!(same, "row {row} band {band} differs from a single cutout");
+        }
+    }
+    // The manifest: one line per object, in input order, outside objects flagged.
+    let manifest = std::fs::read_to_string(&report.manifest).unwrap();
+    let lines: Vec<&str> = manifest.lines().collect();
+    assert_eq!(lines[0], "row,id,ra,dec,outside,blank_a,blank_b");
+    assert_eq!(lines.len(), 301);
+    for (i, line) in lines[1..].iter().enumerate() {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(
+            (f[0], f[1]),
+            (i.to_string().as_str(), format!("obj-{i}").as_str())
+        );
+        let far = i % 17 == 5;
+        assert_eq!(f[4], if far { "1" } else { "0" }, "{line}");
+        let stamp = &data[i * 2 * 400..][..400];
+        assert_eq!(far, stamp.iter().all(|v| v.is_nan()), "{line}");
+        let blank = stamp.iter().filter(|v| v.is_nan()).count() as f64 / 400.0;
+        assert!((f[5].parse::<f64>().unwrap() - blank).abs() < 1e-4);
+    }
+    assert_eq!(report.outside, (0..300).filter(|i| i % 17 == 5).count());
+
+    // The same as a FITS stack: NAXIS4 = objects, values big-endian in the same order.
+    let fits = dir.path().join("stamps.fits");
+    run_bulk(&options(&hips, &pos, &fits, 20)).unwrap();
+    let bytes = std::fs::read(&fits).unwrap();
+    let header = String::from_utf8_lossy(&bytes[..2880]).into_owned();
+    for (key, value) in [
+        ("NAXIS", 4),
+        ("NAXIS1", 20),
+        ("NAXIS2", 20),
+        ("NAXIS3", 2),
+        ("NAXIS4", 300),
+    ] {
+        let card = (0..36)
+            .map(|i| &header[i * 80..i * 80 + 80])
+            .find(|c| c.starts_with(&format!("{key:<8}=")))
+            .unwrap();
+        assert_eq!(card[10..30].trim().parse::<i64>().unwrap(), value, "{key}");
+    }
+    let values: Vec<f32> = bytes[2880..2880 + data.len() * 4]
+        .chunks(4)
+        .map(|c| f32::from_be_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    assert!(values
+        .iter()
+        .zip(&data)
+        .all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
+}
+
+#[test]
+fn an_interrupted_run_continues_where_it_stopped() {
+    let dir = tempfile::tempdir().unwrap();
+    let hips = scene_hips(dir.path());
+    let pos = positions(dir.path(), 150_000);
+    let out = dir.path().join("big.npy");
+    let args = |out: &Path| -> Vec<String> {
+        [
+            "cutout",
+            "--hips",
+            &format!("a={}", hips.display()),
+            "--positions",
+            pos.to_str().unwrap(),
+            "--size",
+            "8",
+            "--scale",
+            "0.9arcsec",
+            "--out",
+            out.to_str().unwrap(),
+            "-q",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut child = Command::new(common::binary())
+        .args(args(&out))
+        .spawn()
+        .unwrap();
+    // Kill it once some chunks are recorded.
+    let progress = dir.path().join("big.npy.progress");
+    let started = std::time::Instant::now();
+    loop {
+        let done = std::fs::read_to_string(&progress)
+            .map(|t| t.matches("done ").count())
+            .unwrap_or(0);
+        if done >= 20 || child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 60 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    if !progress.exists() {
+        eprintln!(
+            "note: the first run finished before it could be interrupted; resumption not exercised"
+        );
+        return;
+    }
+    let o = Command::new(common::binary())
+        .args(args(&out))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("from an earlier run"), "{err}");
+    assert!(!progress.exists(), "progress file left behind");
+    // Same result as an uninterrupted run.
+    let clean = dir.path().join("clean.npy");
+    assert!(Command::new(common::binary())
+        .args(args(&clean))
+        .status()
+        .unwrap()
+        .success());
+    assert!(
+        std::fs::read(&out).unwrap() == std::fs::read(&clean).unwrap(),
+        "resumed stack differs"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("big.manifest.csv")).unwrap(),
+        std::fs::read_to_string(dir.path().join("clean.manifest.csv")).unwrap()
+    );
+}
