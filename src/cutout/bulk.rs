@@ -125,8 +125,11 @@ pub fn manifest_path(out: &Path) -> PathBuf {
     out.with_extension("manifest.csv")
 }
 
+/// Manifest lines by input row.
+type ManifestLines = Vec<(usize, String)>;
+
 /// Completed chunks and their manifest lines from a progress file of the same run.
-fn read_progress(path: &Path, fingerprint: &str) -> Option<(HashSet<usize>, Vec<(usize, String)>)> {
+fn read_progress(path: &Path, fingerprint: &str) -> Option<(HashSet<usize>, ManifestLines)> {
     let file = std::fs::File::open(path).ok()?;
     let mut lines = std::io::BufReader::new(file).lines();
     if lines.next()?.ok()? != format!("hipsforge-cutout 1 {fingerprint}") {

@@ -25,7 +25,7 @@ const DEC_NAMES: [&str; 7] = [
 ];
 const ID_NAMES: [&str; 5] = ["id", "objid", "name", "source_id", "specobjid"];
 
-fn split<'a>(line: &'a str, delimiter: Option<char>) -> Vec<&'a str> {
+fn split(line: &str, delimiter: Option<char>) -> Vec<&str> {
     match delimiter {
         Some(d) => line.split(d).map(|f| f.trim().trim_matches('"')).collect(),
         None => line.split_whitespace().collect(),
