@@ -2,6 +2,7 @@
 //! Aladin Lite and other clients need (CORS, ETag/304, Cache-Control, Range, gzip/br),
 //! `/hipslist`, a landing page, and Aladin Lite itself when given its `aladin.js`.
 
+pub mod cutouts;
 pub mod mount;
 
 use std::collections::HashMap;
@@ -45,6 +46,10 @@ pub struct AppState {
     aladin_lite: Option<Mount>,
     /// Contents of recently served files (tiles are small and immutable once written).
     files: BoundedCache<PathBuf, CachedFile>,
+    /// The mounts opened for cutouts (same order as `mounts`; key = index).
+    pub surveys: Vec<crate::cutout::Survey>,
+    /// Decoded tiles shared by all cutout requests.
+    pub tiles: Arc<crate::cutout::TileStore>,
 }
 
 /// A file held in memory, with the metadata it was read under.
@@ -103,6 +108,11 @@ impl AppState {
         } else {
             o.file_cache_bytes
         };
+        let surveys = mounts
+            .iter()
+            .enumerate()
+            .map(|(i, m)| crate::cutout::Survey::open(&m.root, i as u32))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(AppState {
             mounts,
             base_url: o
@@ -111,6 +121,8 @@ impl AppState {
                 .map(|u| u.trim_end_matches('/').to_string()),
             aladin_lite,
             files: BoundedCache::new(budget),
+            surveys,
+            tiles: Arc::new(crate::cutout::TileStore::new(budget)),
         })
     }
 
@@ -139,7 +151,7 @@ fn cors(origin: Option<&str>) -> Result<CorsLayer, String> {
     };
     Ok(CorsLayer::new()
         .allow_origin(allow)
-        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
+        .allow_methods([Method::GET, Method::HEAD, Method::POST, Method::OPTIONS])
         .allow_headers(tower_http::cors::Any)
         .expose_headers([
             header::CONTENT_LENGTH,
@@ -159,6 +171,8 @@ pub fn router(o: &ServeOptions) -> Result<Router, String> {
         .route("/", get(landing))
         .route("/hipslist", get(hipslist))
         .route("/aladin-lite/{*rest}", get(aladin_lite_file))
+        .route("/hips-image-services/hips2fits", get(cutouts::hips2fits))
+        .route("/cutouts", axum::routing::post(cutouts::bulk))
         .route(
             "/{name}",
             get(
@@ -173,7 +187,8 @@ pub fn router(o: &ServeOptions) -> Result<Router, String> {
         .with_state(state)
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(cors(o.cors_origin.as_deref())?)
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(64 * 1024))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(16 << 20))
         .layer(
             tower_http::trace::TraceLayer::new_for_http()
                 .make_span_with(

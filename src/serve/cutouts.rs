@@ -1,0 +1,363 @@
+//! Cutouts over HTTP: `GET /hips-image-services/hips2fits` speaking the hips2fits API (so
+//! astroquery.hips2fits works by changing its server URL), and `POST /cutouts` for a list of
+//! objects answered with a `.npy` stack.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rayon::prelude::*;
+
+use super::AppState;
+use crate::cutout::bulk::{parse_scale, stamps};
+use crate::cutout::positions::{parse_positions, Columns};
+use crate::cutout::stack::npy_header;
+use crate::cutout::{cutout, Grid, GridSpec, Kernel, Survey};
+use crate::fits::write::{encode_image, Card, CardValue, Encoding};
+use crate::fits::Header;
+use crate::preview::{CutSpec, Picture, PreviewFormat, Stretch, ToneMap};
+use crate::wcs::Frame;
+
+/// Largest hips2fits image, in pixels.
+pub const MAX_PIXELS: usize = 25_000_000;
+/// Largest POST /cutouts answer, in float32 values (256 MB).
+pub const MAX_STACK_VALUES: usize = 64 << 20;
+
+/// A 4xx answer in the form astroquery reads: JSON with `title` and `description`.
+fn error(status: StatusCode, title: &str, description: impl Into<String>) -> Response {
+    let body = serde_json::json!({ "title": title, "description": description.into() });
+    (status, axum::Json(body)).into_response()
+}
+
+fn bad(description: impl Into<String>) -> Response {
+    error(StatusCode::BAD_REQUEST, "Bad request", description)
+}
+
+/// The survey a `hips` parameter names: mount name, creator_did, or creator_did without `ivo://`.
+fn find_survey<'a>(state: &'a AppState, id: &str) -> Option<&'a Survey> {
+    let id = id.trim();
+    let bare = id.strip_prefix("ivo://").unwrap_or(id);
+    state.mounts.iter().zip(&state.surveys).find_map(|(m, s)| {
+        let did = m.properties.get("creator_did").unwrap_or("");
+        (m.name == id || did == id || did.strip_prefix("ivo://") == Some(bare)).then_some(s)
+    })
+}
+
+fn param<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    q.get(key).map(String::as_str).filter(|v| !v.is_empty())
+}
+
+fn number<T: std::str::FromStr>(
+    q: &HashMap<String, String>,
+    key: &str,
+) -> Result<Option<T>, Response> {
+    param(q, key)
+        .map(|v| {
+            v.trim()
+                .parse::<T>()
+                .map_err(|_| bad(format!("{key}={v:?} is not a number")))
+        })
+        .transpose()
+}
+
+/// The output grid of a hips2fits request: `wcs` (JSON header) or width/height/fov/ra/dec.
+fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, Response> {
+    if let Some(wcs) = param(q, "wcs") {
+        let json: serde_json::Value =
+            serde_json::from_str(wcs).map_err(|e| bad(format!("wcs is not JSON: {e}")))?;
+        let obj = json
+            .as_object()
+            .ok_or_else(|| bad("wcs must be a JSON object of FITS keywords"))?;
+        let pairs = obj.iter().map(|(k, v)| {
+            (
+                k.to_ascii_uppercase(),
+                v.as_str().map_or_else(|| v.to_string(), str::to_string),
+            )
+        });
+        let header = Header::from_pairs(pairs);
+        return Grid::from_header(&header).map_err(|e| bad(format!("wcs: {e}")));
+    }
+    let need = |key: &str| -> Result<f64, Response> {
+        number::<f64>(q, key)?.ok_or_else(|| bad(format!("{key} is required (or give wcs)")))
+    };
+    let (width, height) = (need("width")?, need("height")?);
+    if width < 1.0 || height < 1.0 || width.fract() != 0.0 || height.fract() != 0.0 {
+        return Err(bad("width and height must be positive integers"));
+    }
+    let (fov, ra, dec) = (need("fov")?, need("ra")?, need("dec")?);
+    let frame = match param(q, "coordsys").unwrap_or("icrs") {
+        "icrs" => Frame::Equatorial,
+        "galactic" => Frame::Galactic,
+        other => return Err(bad(format!("coordsys={other:?}: icrs or galactic"))),
+    };
+    let spec = GridSpec {
+        lon: ra,
+        lat: dec,
+        width: width as usize,
+        height: height as usize,
+        scale_deg: fov / width.max(height),
+        projection: param(q, "projection").unwrap_or("TAN").to_string(),
+        rotation_deg: number::<f64>(q, "rotation_angle")?.unwrap_or(0.0),
+        frame,
+    };
+    Grid::from_spec(&spec).map_err(bad)
+}
+
+/// `GET /hips-image-services/hips2fits`.
+pub async fn hips2fits(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(id) = param(&q, "hips") else {
+        return bad("hips is required");
+    };
+    let Some(survey) = find_survey(&state, id) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "Unknown HiPS",
+            format!("no HiPS {id:?} on this server (see /hipslist)"),
+        );
+    };
+    let grid = match hips2fits_grid(&q) {
+        Ok(g) => g,
+        Err(r) => return r,
+    };
+    if grid.width * grid.height > MAX_PIXELS {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Image too large",
+            format!("{}x{} exceeds {MAX_PIXELS} pixels", grid.width, grid.height),
+        );
+    }
+    let format = param(&q, "format").unwrap_or("fits").to_ascii_lowercase();
+    let look = match format.as_str() {
+        "fits" => None,
+        "png" | "jpg" | "jpeg" => match image_look(&q) {
+            Ok(l) => Some(l),
+            Err(r) => return r,
+        },
+        other => return bad(format!("format={other:?}: fits, png or jpg")),
+    };
+    let order = match number::<u8>(&q, "order") {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    let store = state.tiles.clone();
+    let survey_key = survey.key;
+    let state2 = state.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let survey = &state2.surveys[survey_key as usize];
+        cutout(&store, survey, &grid, Kernel::Bilinear, order).map(|data| (grid, data))
+    })
+    .await;
+    let (grid, data) = match result {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e),
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Cutout failed",
+                e.to_string(),
+            )
+        }
+    };
+    match look {
+        None => {
+            let mut cards = grid.cards.clone();
+            cards.push(Card::new(
+                "HIPS",
+                CardValue::Str(id.to_string()),
+                "HiPS sampled",
+            ));
+            cards.push(Card::new(
+                "ORIGIN",
+                CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))),
+                "",
+            ));
+            let bytes = encode_image(grid.width, grid.height, &data, Encoding::float32(), &cards);
+            ([(header::CONTENT_TYPE, "application/fits")], bytes).into_response()
+        }
+        Some((cut, stretch, inverse)) => {
+            let mut sample: Vec<f32> = data.iter().copied().filter(|v| v.is_finite()).collect();
+            let (low, high) = match cut.resolve(&mut sample) {
+                Ok(c) => c,
+                Err(e) => return bad(e),
+            };
+            let tone = ToneMap { low, high, stretch };
+            let mut picture = Picture::grey(&data, grid.width, grid.height, &tone);
+            if inverse {
+                picture.data.chunks_mut(2).for_each(|p| p[0] = 255 - p[0]);
+            }
+            let (fmt, mime) = if format == "png" {
+                (PreviewFormat::Png, "image/png")
+            } else {
+                (PreviewFormat::Jpeg, "image/jpeg")
+            };
+            match picture.encode(fmt) {
+                Ok(bytes) => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
+                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "Encoding failed", e),
+            }
+        }
+    }
+}
+
+/// min_cut/max_cut (values, or percentiles with %), stretch, cmap and inverse for png/jpg.
+fn image_look(q: &HashMap<String, String>) -> Result<(CutSpec, Stretch, bool), Response> {
+    let cut = format!(
+        "{} {}",
+        param(q, "min_cut").unwrap_or("0.5%"),
+        param(q, "max_cut").unwrap_or("99.5%")
+    );
+    let cut: CutSpec = cut
+        .parse()
+        .map_err(|e: String| bad(format!("min_cut/max_cut: {e}")))?;
+    let stretch: Stretch = param(q, "stretch")
+        .unwrap_or("linear")
+        .parse()
+        .map_err(|e: String| bad(e))?;
+    let inverse = matches!(param(q, "inverse"), Some("true" | "True" | "1"));
+    let inverted_map = match param(q, "cmap").unwrap_or("Greys_r") {
+        "Greys_r" | "gray" | "grey" => false,
+        "Greys" | "binary" | "gray_r" | "grey_r" => true,
+        other => {
+            return Err(bad(format!(
+                "cmap={other:?}: only grey maps are supported (Greys_r, Greys, gray, binary)"
+            )))
+        }
+    };
+    Ok((cut, stretch, inverse ^ inverted_map))
+}
+
+/// `POST /cutouts?hips=a,b&size=28&scale=0.396arcsec` with a CSV body (ra, dec[, id]) → a
+/// `.npy` array (N, bands, size, size) float32 in the order of the lines.
+pub async fn bulk(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let Some(ids) = param(&q, "hips") else {
+        return bad("hips is required (comma-separated for several bands)");
+    };
+    let mut keys = Vec::new();
+    for id in ids.split(',') {
+        match find_survey(&state, id) {
+            Some(s) => keys.push(s.key),
+            None => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    "Unknown HiPS",
+                    format!("no HiPS {id:?} on this server"),
+                )
+            }
+        }
+    }
+    let size = match number::<usize>(&q, "size") {
+        Ok(s) => s.unwrap_or(64),
+        Err(r) => return r,
+    };
+    if size == 0 || size > 1024 {
+        return bad("size must be 1..1024");
+    }
+    let first = &state.surveys[keys[0] as usize];
+    let scale = match param(&q, "scale") {
+        Some(s) => match parse_scale(s) {
+            Ok(v) => v,
+            Err(e) => return bad(e),
+        },
+        None => first
+            .hips
+            .properties
+            .get("hips_pixel_scale")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1.0 / 3600.0),
+    };
+    let kernel: Kernel = match param(&q, "kernel").unwrap_or("bilinear").parse() {
+        Ok(k) => k,
+        Err(e) => return bad(e),
+    };
+    let frame = match param(&q, "coordsys").unwrap_or("icrs") {
+        "icrs" => Frame::Equatorial,
+        "galactic" => Frame::Galactic,
+        other => return bad(format!("coordsys={other:?}: icrs or galactic")),
+    };
+    let projection = param(&q, "projection").unwrap_or("TAN").to_string();
+    let text = match std::str::from_utf8(&body) {
+        Ok(t) => t,
+        Err(_) => return bad("the body must be UTF-8 text (CSV with ra, dec columns)"),
+    };
+    let positions = match parse_positions(text, &Columns::default()) {
+        Ok(p) if !p.is_empty() => p,
+        Ok(_) => return bad("no objects in the body"),
+        Err(e) => return bad(e),
+    };
+    let values = positions.len() * keys.len() * size * size;
+    if values > MAX_STACK_VALUES {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too many cutouts",
+            format!("{} objects × {} bands × {size}² exceeds {MAX_STACK_VALUES} values; split the list or use `hipsforge cutout`", positions.len(), keys.len()),
+        );
+    }
+    let state2 = state.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let bands: Vec<&Survey> = keys.iter().map(|&k| &state2.surveys[k as usize]).collect();
+        let shape = [positions.len(), bands.len(), size, size];
+        let stacks: Result<Vec<Vec<f32>>, String> = positions
+            .par_iter()
+            .map(|p| {
+                let spec = GridSpec {
+                    lon: p.ra,
+                    lat: p.dec,
+                    width: size,
+                    height: size,
+                    scale_deg: scale,
+                    projection: projection.clone(),
+                    rotation_deg: 0.0,
+                    frame,
+                };
+                let mut out = Vec::with_capacity(bands.len() * size * size);
+                for b in &bands {
+                    out.extend(stamps(
+                        &state2.tiles,
+                        std::slice::from_ref(*b),
+                        &spec,
+                        kernel,
+                        None,
+                    )?);
+                }
+                Ok(out)
+            })
+            .collect();
+        stacks.map(|s| {
+            let mut bytes = npy_header(&shape);
+            bytes.reserve(values * 4);
+            for v in s.iter().flatten() {
+                bytes.extend_from_slice(&v.to_le_bytes());
+            }
+            bytes
+        })
+    })
+    .await;
+    match result {
+        Ok(Ok(bytes)) => (
+            [
+                (header::CONTENT_TYPE, "application/octet-stream"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"cutouts.npy\"",
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cutout failed",
+            e.to_string(),
+        ),
+    }
+}
