@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use rayon::prelude::*;
 
 use super::AppState;
-use crate::cutout::bulk::{parse_scale, stamps};
+use crate::cutout::bulk::parse_scale;
 use crate::cutout::positions::{parse_positions, Columns};
 use crate::cutout::stack::npy_header;
 use crate::cutout::{cutout, Grid, GridSpec, Kernel, Survey};
@@ -26,13 +26,30 @@ pub const MAX_PIXELS: usize = 25_000_000;
 /// Largest POST /cutouts answer, in float32 values (256 MB).
 pub const MAX_STACK_VALUES: usize = 64 << 20;
 
-/// A 4xx answer in the form astroquery reads: JSON with `title` and `description`.
-fn error(status: StatusCode, title: &str, description: impl Into<String>) -> Response {
-    let body = serde_json::json!({ "title": title, "description": description.into() });
-    (status, axum::Json(body)).into_response()
+/// An error answer in the form astroquery reads: JSON with `title` and `description`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    title: &'static str,
+    description: String,
 }
 
-fn bad(description: impl Into<String>) -> Response {
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "title": self.title, "description": self.description });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+fn error(status: StatusCode, title: &'static str, description: impl Into<String>) -> ApiError {
+    ApiError {
+        status,
+        title,
+        description: description.into(),
+    }
+}
+
+fn bad(description: impl Into<String>) -> ApiError {
     error(StatusCode::BAD_REQUEST, "Bad request", description)
 }
 
@@ -53,7 +70,7 @@ fn param<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
 fn number<T: std::str::FromStr>(
     q: &HashMap<String, String>,
     key: &str,
-) -> Result<Option<T>, Response> {
+) -> Result<Option<T>, ApiError> {
     param(q, key)
         .map(|v| {
             v.trim()
@@ -64,7 +81,7 @@ fn number<T: std::str::FromStr>(
 }
 
 /// The output grid of a hips2fits request: `wcs` (JSON header) or width/height/fov/ra/dec.
-fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, Response> {
+fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, ApiError> {
     if let Some(wcs) = param(q, "wcs") {
         let json: serde_json::Value =
             serde_json::from_str(wcs).map_err(|e| bad(format!("wcs is not JSON: {e}")))?;
@@ -80,7 +97,7 @@ fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, Response> {
         let header = Header::from_pairs(pairs);
         return Grid::from_header(&header).map_err(|e| bad(format!("wcs: {e}")));
     }
-    let need = |key: &str| -> Result<f64, Response> {
+    let need = |key: &str| -> Result<f64, ApiError> {
         number::<f64>(q, key)?.ok_or_else(|| bad(format!("{key} is required (or give wcs)")))
     };
     let (width, height) = (need("width")?, need("height")?);
@@ -110,102 +127,81 @@ fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, Response> {
 pub async fn hips2fits(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let Some(id) = param(&q, "hips") else {
-        return bad("hips is required");
-    };
-    let Some(survey) = find_survey(&state, id) else {
-        return error(
+) -> Result<Response, ApiError> {
+    let id = param(&q, "hips").ok_or_else(|| bad("hips is required"))?;
+    let survey = find_survey(&state, id).ok_or_else(|| {
+        error(
             StatusCode::NOT_FOUND,
             "Unknown HiPS",
             format!("no HiPS {id:?} on this server (see /hipslist)"),
-        );
-    };
-    let grid = match hips2fits_grid(&q) {
-        Ok(g) => g,
-        Err(r) => return r,
-    };
+        )
+    })?;
+    let grid = hips2fits_grid(&q)?;
     if grid.width * grid.height > MAX_PIXELS {
-        return error(
+        return Err(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Image too large",
             format!("{}x{} exceeds {MAX_PIXELS} pixels", grid.width, grid.height),
-        );
+        ));
     }
     let format = param(&q, "format").unwrap_or("fits").to_ascii_lowercase();
     let look = match format.as_str() {
         "fits" => None,
-        "png" | "jpg" | "jpeg" => match image_look(&q) {
-            Ok(l) => Some(l),
-            Err(r) => return r,
-        },
-        other => return bad(format!("format={other:?}: fits, png or jpg")),
+        "png" | "jpg" | "jpeg" => Some(image_look(&q)?),
+        other => return Err(bad(format!("format={other:?}: fits, png or jpg"))),
     };
-    let order = match number::<u8>(&q, "order") {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let store = state.tiles.clone();
-    let survey_key = survey.key;
-    let state2 = state.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let survey = &state2.surveys[survey_key as usize];
-        cutout(&store, survey, &grid, Kernel::Bilinear, order).map(|data| (grid, data))
+    let order = number::<u8>(&q, "order")?;
+    let key = survey.key as usize;
+    let worker = state.clone();
+    let (grid, data) = tokio::task::spawn_blocking(move || {
+        cutout(
+            &worker.tiles,
+            &worker.surveys[key],
+            &grid,
+            Kernel::Bilinear,
+            order,
+        )
+        .map(|data| (grid, data))
     })
-    .await;
-    let (grid, data) = match result {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e),
-        Err(e) => {
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Cutout failed",
-                e.to_string(),
-            )
-        }
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r)
+    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e))?;
+    let Some((cut, stretch, inverse)) = look else {
+        let mut cards = grid.cards.clone();
+        cards.push(Card::new(
+            "HIPS",
+            CardValue::Str(id.to_string()),
+            "HiPS sampled",
+        ));
+        cards.push(Card::new(
+            "ORIGIN",
+            CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))),
+            "",
+        ));
+        let bytes = encode_image(grid.width, grid.height, &data, Encoding::float32(), &cards);
+        return Ok(([(header::CONTENT_TYPE, "application/fits")], bytes).into_response());
     };
-    match look {
-        None => {
-            let mut cards = grid.cards.clone();
-            cards.push(Card::new(
-                "HIPS",
-                CardValue::Str(id.to_string()),
-                "HiPS sampled",
-            ));
-            cards.push(Card::new(
-                "ORIGIN",
-                CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))),
-                "",
-            ));
-            let bytes = encode_image(grid.width, grid.height, &data, Encoding::float32(), &cards);
-            ([(header::CONTENT_TYPE, "application/fits")], bytes).into_response()
-        }
-        Some((cut, stretch, inverse)) => {
-            let mut sample: Vec<f32> = data.iter().copied().filter(|v| v.is_finite()).collect();
-            let (low, high) = match cut.resolve(&mut sample) {
-                Ok(c) => c,
-                Err(e) => return bad(e),
-            };
-            let tone = ToneMap { low, high, stretch };
-            let mut picture = Picture::grey(&data, grid.width, grid.height, &tone);
-            if inverse {
-                picture.data.chunks_mut(2).for_each(|p| p[0] = 255 - p[0]);
-            }
-            let (fmt, mime) = if format == "png" {
-                (PreviewFormat::Png, "image/png")
-            } else {
-                (PreviewFormat::Jpeg, "image/jpeg")
-            };
-            match picture.encode(fmt) {
-                Ok(bytes) => ([(header::CONTENT_TYPE, mime)], bytes).into_response(),
-                Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "Encoding failed", e),
-            }
-        }
+    let mut sample: Vec<f32> = data.iter().copied().filter(|v| v.is_finite()).collect();
+    let (low, high) = cut.resolve(&mut sample).map_err(bad)?;
+    let tone = ToneMap { low, high, stretch };
+    let mut picture = Picture::grey(&data, grid.width, grid.height, &tone);
+    if inverse {
+        picture.data.chunks_mut(2).for_each(|p| p[0] = 255 - p[0]);
     }
+    let (fmt, mime) = if format == "png" {
+        (PreviewFormat::Png, "image/png")
+    } else {
+        (PreviewFormat::Jpeg, "image/jpeg")
+    };
+    let bytes = picture
+        .encode(fmt)
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Encoding failed", e))?;
+    Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
 }
 
 /// min_cut/max_cut (values, or percentiles with %), stretch, cmap and inverse for png/jpg.
-fn image_look(q: &HashMap<String, String>) -> Result<(CutSpec, Stretch, bool), Response> {
+fn image_look(q: &HashMap<String, String>) -> Result<(CutSpec, Stretch, bool), ApiError> {
     let cut = format!(
         "{} {}",
         param(q, "min_cut").unwrap_or("0.5%"),
@@ -237,36 +233,28 @@ pub async fn bulk(
     State(state): State<Arc<AppState>>,
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
-) -> Response {
-    let Some(ids) = param(&q, "hips") else {
-        return bad("hips is required (comma-separated for several bands)");
-    };
-    let mut keys = Vec::new();
-    for id in ids.split(',') {
-        match find_survey(&state, id) {
-            Some(s) => keys.push(s.key),
-            None => {
-                return error(
+) -> Result<Response, ApiError> {
+    let ids = param(&q, "hips")
+        .ok_or_else(|| bad("hips is required (comma-separated for several bands)"))?;
+    let keys = ids
+        .split(',')
+        .map(|id| {
+            find_survey(&state, id).map(|s| s.key).ok_or_else(|| {
+                error(
                     StatusCode::NOT_FOUND,
                     "Unknown HiPS",
                     format!("no HiPS {id:?} on this server"),
                 )
-            }
-        }
-    }
-    let size = match number::<usize>(&q, "size") {
-        Ok(s) => s.unwrap_or(64),
-        Err(r) => return r,
-    };
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let size = number::<usize>(&q, "size")?.unwrap_or(64);
     if size == 0 || size > 1024 {
-        return bad("size must be 1..1024");
+        return Err(bad("size must be 1..1024"));
     }
     let first = &state.surveys[keys[0] as usize];
     let scale = match param(&q, "scale") {
-        Some(s) => match parse_scale(s) {
-            Ok(v) => v,
-            Err(e) => return bad(e),
-        },
+        Some(s) => parse_scale(s).map_err(bad)?,
         None => first
             .hips
             .properties
@@ -274,38 +262,34 @@ pub async fn bulk(
             .and_then(|v| v.parse().ok())
             .unwrap_or(1.0 / 3600.0),
     };
-    let kernel: Kernel = match param(&q, "kernel").unwrap_or("bilinear").parse() {
-        Ok(k) => k,
-        Err(e) => return bad(e),
-    };
+    let kernel: Kernel = param(&q, "kernel")
+        .unwrap_or("bilinear")
+        .parse()
+        .map_err(bad)?;
     let frame = match param(&q, "coordsys").unwrap_or("icrs") {
         "icrs" => Frame::Equatorial,
         "galactic" => Frame::Galactic,
-        other => return bad(format!("coordsys={other:?}: icrs or galactic")),
+        other => return Err(bad(format!("coordsys={other:?}: icrs or galactic"))),
     };
     let projection = param(&q, "projection").unwrap_or("TAN").to_string();
-    let text = match std::str::from_utf8(&body) {
-        Ok(t) => t,
-        Err(_) => return bad("the body must be UTF-8 text (CSV with ra, dec columns)"),
-    };
-    let positions = match parse_positions(text, &Columns::default()) {
-        Ok(p) if !p.is_empty() => p,
-        Ok(_) => return bad("no objects in the body"),
-        Err(e) => return bad(e),
-    };
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| bad("the body must be UTF-8 text (CSV with ra, dec columns)"))?;
+    let positions = parse_positions(text, &Columns::default()).map_err(bad)?;
+    if positions.is_empty() {
+        return Err(bad("no objects in the body"));
+    }
     let values = positions.len() * keys.len() * size * size;
     if values > MAX_STACK_VALUES {
-        return error(
+        return Err(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "Too many cutouts",
             format!("{} objects × {} bands × {size}² exceeds {MAX_STACK_VALUES} values; split the list or use `hipsforge cutout`", positions.len(), keys.len()),
-        );
+        ));
     }
-    let state2 = state.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        let bands: Vec<&Survey> = keys.iter().map(|&k| &state2.surveys[k as usize]).collect();
-        let shape = [positions.len(), bands.len(), size, size];
-        let stacks: Result<Vec<Vec<f32>>, String> = positions
+    let worker = state.clone();
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let shape = [positions.len(), keys.len(), size, size];
+        let stacks = positions
             .par_iter()
             .map(|p| {
                 let spec = GridSpec {
@@ -318,46 +302,40 @@ pub async fn bulk(
                     rotation_deg: 0.0,
                     frame,
                 };
-                let mut out = Vec::with_capacity(bands.len() * size * size);
-                for b in &bands {
-                    out.extend(stamps(
-                        &state2.tiles,
-                        std::slice::from_ref(*b),
-                        &spec,
+                let grid = Grid::from_spec(&spec)?;
+                let mut out = Vec::with_capacity(keys.len() * size * size);
+                for &k in &keys {
+                    out.extend(cutout(
+                        &worker.tiles,
+                        &worker.surveys[k as usize],
+                        &grid,
                         kernel,
                         None,
                     )?);
                 }
                 Ok(out)
             })
-            .collect();
-        stacks.map(|s| {
-            let mut bytes = npy_header(&shape);
-            bytes.reserve(values * 4);
-            for v in s.iter().flatten() {
-                bytes.extend_from_slice(&v.to_le_bytes());
-            }
-            bytes
-        })
+            .collect::<Result<Vec<Vec<f32>>, String>>()?;
+        let mut bytes = npy_header(&shape);
+        bytes.reserve(values * 4);
+        for v in stacks.iter().flatten() {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        Ok(bytes)
     })
-    .await;
-    match result {
-        Ok(Ok(bytes)) => (
-            [
-                (header::CONTENT_TYPE, "application/octet-stream"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"cutouts.npy\"",
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Ok(Err(e)) => error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Cutout failed",
-            e.to_string(),
-        ),
-    }
+    .await
+    .map_err(|e| e.to_string())
+    .and_then(|r| r)
+    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"cutouts.npy\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
