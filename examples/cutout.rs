@@ -9,10 +9,19 @@ use hipsforge::wcs::Frame;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::temp_dir().join("hipsforge-example-first");
-    let mut options = BuildOptions::new(vec!["../shared/data/first".into()], out.clone(), "ivo://example/P/FIRST");
+    let mut options = BuildOptions::new(
+        vec!["../shared/data/first".into()],
+        out.clone(),
+        "ivo://example/P/FIRST",
+    );
     options.force = true;
     let report = build(&options)?;
-    println!("built {} at order {} ({} tiles)", out.display(), report.order, report.tiles_per_order.iter().map(|(_, n)| n).sum::<usize>());
+    println!(
+        "built {} at order {} ({} tiles)",
+        out.display(),
+        report.order,
+        report.tiles_per_order.iter().map(|(_, n)| n).sum::<usize>()
+    );
 
     // One tile cache for every cutout of the process (a server shares it between requests).
     let store = TileStore::new(256 << 20);
@@ -29,10 +38,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         frame: Frame::Equatorial,
     })?;
     let stamp = cutout(&store, &survey, &grid, Kernel::Bilinear, None)?;
-    let peak = stamp.iter().copied().filter(|v| v.is_finite()).fold(f32::MIN, f32::max);
-    println!("peak {:.2} mJy/beam; the stamp, top row first (north up):", peak * 1e3);
+    let peak = stamp
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .fold(f32::MIN, f32::max);
+    println!(
+        "peak {:.2} mJy/beam; the stamp, top row first (north up):",
+        peak * 1e3
+    );
     for row in stamp.chunks(24).rev() {
-        let line: String = row.iter().map(|&v| if v.is_nan() { ' ' } else { b" .:-=+*#%@"[((v / peak).clamp(0.0, 1.0) * 9.0) as usize] as char }).collect();
+        let line: String = row
+            .iter()
+            .map(|&v| {
+                if v.is_nan() {
+                    ' '
+                } else {
+                    b" .:-=+*#%@"[((v / peak).clamp(0.0, 1.0) * 9.0) as usize] as char
+                }
+            })
+            .collect();
         println!("  {line}");
     }
     Ok(())

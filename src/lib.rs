@@ -7,6 +7,7 @@ pub mod cache;
 pub mod cutout;
 pub mod fits;
 pub mod hips;
+pub mod interp;
 pub mod lint;
 pub mod output;
 pub mod preview;

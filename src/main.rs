@@ -131,19 +131,20 @@ struct CutoutArgs {
     quiet: bool,
 }
 
+/// `NAME=DIR`, or a bare `DIR` named after itself.
+fn named_dir(spec: &str) -> (String, PathBuf) {
+    match spec.split_once('=') {
+        Some((name, dir)) => (name.to_string(), PathBuf::from(dir)),
+        None => (
+            hipsforge::serve::default_name(std::path::Path::new(spec)),
+            PathBuf::from(spec),
+        ),
+    }
+}
+
 fn run_cutout(a: CutoutArgs) -> Result<ExitCode, String> {
     use hipsforge::cutout::bulk::{parse_scale, run_bulk, BulkOptions};
-    let bands = a
-        .hips
-        .iter()
-        .map(|spec| match spec.split_once('=') {
-            Some((name, dir)) => (name.to_string(), PathBuf::from(dir)),
-            None => (
-                hipsforge::serve::default_name(std::path::Path::new(spec)),
-                PathBuf::from(spec),
-            ),
-        })
-        .collect();
+    let bands = a.hips.iter().map(|spec| named_dir(spec)).collect();
     if let Some(n) = a.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
@@ -215,17 +216,7 @@ struct ServeArgs {
 }
 
 fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
-    let mounts = a
-        .hips
-        .iter()
-        .map(|spec| match spec.split_once('=') {
-            Some((name, dir)) => (name.to_string(), PathBuf::from(dir)),
-            None => (
-                hipsforge::serve::default_name(std::path::Path::new(spec)),
-                PathBuf::from(spec),
-            ),
-        })
-        .collect();
+    let mounts = a.hips.iter().map(|spec| named_dir(spec)).collect();
     let o = hipsforge::serve::ServeOptions {
         mounts,
         base_url: a.base_url,

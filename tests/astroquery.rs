@@ -10,23 +10,11 @@ use std::process::Command;
 
 use hipsforge::build::{build, BuildOptions};
 use hipsforge::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
-use hipsforge::serve::{router, run, ServeOptions};
+use hipsforge::serve::{router, ServeOptions};
 use hipsforge::wcs::Frame;
 
 fn python() -> Option<PathBuf> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-python-deps.sh");
-    let out = Command::new("bash").arg(&script).output().ok()?;
-    if !out.status.success() {
-        eprintln!(
-            "!!! {} failed:\n{}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        return None;
-    }
-    Some(PathBuf::from(
-        String::from_utf8_lossy(&out.stdout).lines().last()?.trim(),
-    ))
+    common::run_installer("scripts/install-python-deps.sh").map(PathBuf::from)
 }
 
 #[test]
@@ -37,11 +25,7 @@ fn astroquery_hips2fits_gets_our_cutouts() {
     };
     let dir = tempfile::tempdir().unwrap();
     let s = common::two_image_scene();
-    let inputs = dir.path().join("in");
-    std::fs::create_dir_all(&inputs).unwrap();
-    for (i, im) in s.images.iter().enumerate() {
-        im.write(&inputs.join(format!("img{i}.fits")), &s.stars);
-    }
+    let inputs = common::write_scene_inputs(dir.path(), &s);
     let hips = dir.path().join("hips");
     let mut o = BuildOptions::new(vec![inputs], hips.clone(), "ivo://test/P/scene");
     o.tile_width = 64;
@@ -52,16 +36,7 @@ fn astroquery_hips2fits_gets_our_cutouts() {
         ..Default::default()
     })
     .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || runtime.block_on(run(listener, app, std::future::pending())));
+    let addr = common::start_server(app);
 
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/hips2fits_client.py");
     let server = format!("http://{addr}/hips-image-services/hips2fits");

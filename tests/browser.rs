@@ -12,20 +12,10 @@ use std::time::{Duration, Instant};
 
 use hipsforge::build::{build, BuildOptions};
 use hipsforge::preview::{write_previews, PreviewFormat, PreviewOptions, Stretch};
-use hipsforge::serve::{router, run, ServeOptions};
+use hipsforge::serve::{router, ServeOptions};
 
 fn browser_deps() -> Option<PathBuf> {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/install-browser-deps.sh");
-    let out = Command::new("bash").arg(&script).output().ok()?;
-    if !out.status.success() {
-        eprintln!(
-            "!!! {} failed:\n{}",
-            script.display(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        return None;
-    }
-    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).lines().last()?.trim());
+    let dir = PathBuf::from(common::run_installer("scripts/install-browser-deps.sh")?);
     dir.join("aladin.js").is_file().then_some(dir)
 }
 
@@ -73,16 +63,7 @@ fn aladin_lite_renders_a_served_hips() {
             }
         },
     ));
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || runtime.block_on(run(listener, app, std::future::pending())));
+    let addr = common::start_server(app);
 
     // Rendering needs WebAssembly compiled and WebGL drawn in real time; on a loaded machine
     // the first attempt can be too short, so the budget grows over three attempts.

@@ -14,11 +14,7 @@ fn background(ra: f64, dec: f64) -> f64 {
 }
 
 fn build_scene(dir: &std::path::Path, s: &Scene) -> HipsDir {
-    let inputs = dir.join("in");
-    std::fs::create_dir_all(&inputs).unwrap();
-    for (i, im) in s.images.iter().enumerate() {
-        im.write(&inputs.join(format!("img{i}.fits")), &s.stars);
-    }
+    let inputs = common::write_scene_inputs(dir, s);
     let mut o = BuildOptions::new(vec![inputs], dir.join("hips"), "ivo://test/P/synth");
     o.tile_width = 64;
     let report = build(&o).unwrap();

@@ -12,11 +12,7 @@ use hipsforge::wcs::Frame;
 
 fn build_scene(dir: &Path) -> (Scene, Survey) {
     let s = two_image_scene();
-    let inputs = dir.join("in");
-    std::fs::create_dir_all(&inputs).unwrap();
-    for (i, im) in s.images.iter().enumerate() {
-        im.write(&inputs.join(format!("img{i}.fits")), &s.stars);
-    }
+    let inputs = common::write_scene_inputs(dir, &s);
     let mut o = BuildOptions::new(vec![inputs], dir.join("hips"), "ivo://test/P/scene");
     o.tile_width = 64;
     build(&o).unwrap();

@@ -14,11 +14,7 @@ use hipsforge::tiles::HipsDir;
 
 fn build_scene(dir: &Path) -> HipsDir {
     let s = common::two_image_scene();
-    let inputs = dir.join("in");
-    std::fs::create_dir_all(&inputs).unwrap();
-    for (i, im) in s.images.iter().enumerate() {
-        im.write(&inputs.join(format!("img{i}.fits")), &s.stars);
-    }
+    let inputs = common::write_scene_inputs(dir, &s);
     let mut o = BuildOptions::new(vec![inputs], dir.join("hips"), "ivo://test/P/scene");
     o.tile_width = 64;
     for (k, v) in [

@@ -9,7 +9,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 
 use hipsforge::build::{build, BuildOptions};
-use hipsforge::serve::{router, run, ServeOptions};
+use hipsforge::serve::{router, ServeOptions};
 
 struct Reply {
     status: u16,
@@ -31,7 +31,13 @@ fn request(addr: SocketAddr, method: &str, target: &str, extra: &[&str]) -> Repl
     request_with_body(addr, method, target, extra, b"")
 }
 
-fn request_with_body(addr: SocketAddr, method: &str, target: &str, extra: &[&str], body: &[u8]) -> Reply {
+fn request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    extra: &[&str],
+    body: &[u8],
+) -> Reply {
     let mut s = TcpStream::connect(addr).unwrap();
     let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for h in extra {
@@ -125,16 +131,7 @@ fn start(dir: &Path, extra_mounts: Vec<(String, PathBuf)>) -> (SocketAddr, PathB
         ..Default::default()
     })
     .unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let listener = runtime
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || runtime.block_on(run(listener, app, std::future::pending())));
+    let addr = common::start_server(app);
     (addr, hips)
 }
 
@@ -336,11 +333,22 @@ fn cutout_endpoints_answer_arrays_images_and_json_errors() {
     let dir = tempfile::tempdir().unwrap();
     let (addr, hips) = start(dir.path(), vec![]);
     let first = "ra,dec,id\n162.52982,30.67692,a\n3.48848,-9.33123,b\n10,60,c\n";
-    let r = request_with_body(addr, "POST", "/cutouts?hips=first&size=16&scale=1.8arcsec", &[], first.as_bytes());
+    let r = request_with_body(
+        addr,
+        "POST",
+        "/cutouts?hips=first&size=16&scale=1.8arcsec",
+        &[],
+        first.as_bytes(),
+    );
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     let header_len = u16::from_le_bytes([r.body[8], r.body[9]]) as usize;
-    assert!(String::from_utf8_lossy(&r.body[10..10 + header_len]).contains("'shape': (3, 1, 16, 16)"));
-    let values: Vec<f32> = r.body[10 + header_len..].chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+    assert!(
+        String::from_utf8_lossy(&r.body[10..10 + header_len]).contains("'shape': (3, 1, 16, 16)")
+    );
+    let values: Vec<f32> = r.body[10 + header_len..]
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
     assert_eq!(values.len(), 3 * 256);
     // Row 0 is the library's cutout at the first position; row 2 is outside FIRST: blank.
     let survey = hipsforge::cutout::Survey::open(&hips, 0).unwrap();
@@ -355,18 +363,43 @@ fn cutout_endpoints_answer_arrays_images_and_json_errors() {
         frame: hipsforge::wcs::Frame::Equatorial,
     })
     .unwrap();
-    let single = hipsforge::cutout::cutout(&hipsforge::cutout::TileStore::new(1 << 24), &survey, &grid, Default::default(), None).unwrap();
-    assert!(values[..256].iter().zip(&single).all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
+    let single = hipsforge::cutout::cutout(
+        &hipsforge::cutout::TileStore::new(1 << 24),
+        &survey,
+        &grid,
+        Default::default(),
+        None,
+    )
+    .unwrap();
+    assert!(values[..256]
+        .iter()
+        .zip(&single)
+        .all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
     assert!(values[..256].iter().all(|v| v.is_finite()));
     assert!(values[512..].iter().all(|v| v.is_nan()));
 
     let h2f = "/hips-image-services/hips2fits?hips=test/P/FIRST&width=50&height=40&fov=0.02&ra=162.52982&dec=30.67692";
     let r = get(addr, h2f);
-    assert_eq!((r.status, r.header("content-type")), (200, Some("application/fits")));
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("application/fits"))
+    );
     assert!(String::from_utf8_lossy(&r.body[..2880]).contains("RA---TAN"));
-    let r = get(addr, &format!("{h2f}&format=jpg&stretch=asinh&min_cut=1%25&max_cut=99%25"));
-    assert_eq!((r.status, r.header("content-type")), (200, Some("image/jpeg")));
-    assert_eq!(image::load_from_memory(&r.body).unwrap().to_luma8().dimensions(), (50, 40));
+    let r = get(
+        addr,
+        &format!("{h2f}&format=jpg&stretch=asinh&min_cut=1%25&max_cut=99%25"),
+    );
+    assert_eq!(
+        (r.status, r.header("content-type")),
+        (200, Some("image/jpeg"))
+    );
+    assert_eq!(
+        image::load_from_memory(&r.body)
+            .unwrap()
+            .to_luma8()
+            .dimensions(),
+        (50, 40)
+    );
     for (target, status, title) in [
         ("/hips-image-services/hips2fits?hips=nope&width=5&height=5&fov=1&ra=0&dec=0", 404, "Unknown HiPS"),
         ("/hips-image-services/hips2fits?hips=first&width=5&fov=1&ra=0&dec=0", 400, "Bad request"),
@@ -380,7 +413,13 @@ fn cutout_endpoints_answer_arrays_images_and_json_errors() {
         assert_eq!(json["title"], title, "{target}");
         assert!(json["description"].as_str().is_some_and(|d| !d.is_empty()));
     }
-    let r = request_with_body(addr, "POST", "/cutouts?hips=first&size=2000", &[], first.as_bytes());
+    let r = request_with_body(
+        addr,
+        "POST",
+        "/cutouts?hips=first&size=2000",
+        &[],
+        first.as_bytes(),
+    );
     assert_eq!(r.status, 400);
     let r = request_with_body(addr, "POST", "/cutouts?hips=first", &[], b"x,y\n1,2\n");
     assert_eq!(r.status, 400);

@@ -11,6 +11,7 @@ use cdshealpix::nested::{self, Layer};
 
 use super::inputs::SourceImage;
 use crate::hips::layout::fits_index;
+use crate::interp::{bilinear_weights, weighted_mean_of_valid};
 use crate::wcs::frame::{lonlat_to_xyz, rotate};
 
 /// HiPS pixels between exact grid nodes.
@@ -96,27 +97,15 @@ impl SourcePixels<'_> {
         );
         // fx, fy > -1 here, so shifting by one makes truncation a floor (no libm call).
         let (x0, y0) = ((fx + 1.0) as isize - 1, (fy + 1.0) as isize - 1);
-        let (tx, ty) = ((fx - x0 as f64) as f32, (fy - y0 as f64) as f32);
         let b = border as isize;
-        let mut sum = 0f32;
-        let mut wsum = 0f32;
-        for (dx, dy, wt) in [
-            (0, 0, (1.0 - tx) * (1.0 - ty)),
-            (1, 0, tx * (1.0 - ty)),
-            (0, 1, (1.0 - tx) * ty),
-            (1, 1, tx * ty),
-        ] {
-            let (x, y) = (x0 + dx, y0 + dy);
-            if x < b || y < b || x >= w - b || y >= h - b || wt == 0.0 {
-                continue;
-            }
-            let v = self.data[(y * w + x) as usize];
-            if !v.is_nan() {
-                sum += wt * v;
-                wsum += wt;
-            }
-        }
-        (wsum > 0.0).then(|| sum / wsum)
+        let valid = bilinear_weights(fx - x0 as f64, fy - y0 as f64)
+            .into_iter()
+            .filter_map(|(dx, dy, wt)| {
+                let (x, y) = (x0 + dx as isize, y0 + dy as isize);
+                (x >= b && y >= b && x < w - b && y < h - b)
+                    .then(|| (self.data[(y * w + x) as usize], wt))
+            });
+        weighted_mean_of_valid(valid)
     }
 }
 

@@ -15,6 +15,7 @@ use cdshealpix::nested;
 use super::grid::Grid;
 use super::{Survey, TileStore};
 use crate::hips::layout::fits_index;
+use crate::interp::{bilinear_weights, weighted_mean_of_valid};
 use crate::wcs::frame::{rotate, xyz_to_lonlat};
 
 const BLOCK: usize = 16;
@@ -76,30 +77,14 @@ impl LocalTiles<'_> {
 fn bilinear_in_tile(data: &[f32], w: usize, u: f64, v: f64) -> f32 {
     let (fu, fv) = (u - 0.5, v - 0.5);
     let (x0, y0) = (fu as usize, fv as usize);
-    let (tx, ty) = ((fu - x0 as f64) as f32, (fv - y0 as f64) as f32);
     let nearest = data[fits_index(w, u as usize, v as usize)];
     if nearest.is_nan() {
         return f32::NAN;
     }
-    let mut sum = 0f32;
-    let mut wsum = 0f32;
-    for (dx, dy, wt) in [
-        (0, 0, (1.0 - tx) * (1.0 - ty)),
-        (1, 0, tx * (1.0 - ty)),
-        (0, 1, (1.0 - tx) * ty),
-        (1, 1, tx * ty),
-    ] {
-        let val = data[fits_index(w, x0 + dx, y0 + dy)];
-        if !val.is_nan() && wt > 0.0 {
-            sum += wt * val;
-            wsum += wt;
-        }
-    }
-    if wsum > 0.0 {
-        sum / wsum
-    } else {
-        nearest
-    }
+    let neighbours = bilinear_weights(fu - x0 as f64, fv - y0 as f64)
+        .into_iter()
+        .map(|(dx, dy, wt)| (data[fits_index(w, x0 + dx, y0 + dy)], wt));
+    weighted_mean_of_valid(neighbours).unwrap_or(nearest)
 }
 
 /// The sampler of one cutout: grid → HiPS at one order.
@@ -149,19 +134,14 @@ impl Sampler<'_> {
         if kernel == Kernel::Nearest || nearest.is_nan() {
             return Ok(nearest);
         }
-        let (mut sum, mut wsum) = (0.0, 0.0);
-        for (hash, w) in nested::bilinear_interpolation(self.depth, lon, lat) {
-            let v = pixel(hash)?;
-            if !v.is_nan() && w > 0.0 {
-                sum += w * v as f64;
-                wsum += w;
-            }
+        let mut neighbours = [(f32::NAN, 0.0); 4];
+        for (slot, (hash, w)) in neighbours
+            .iter_mut()
+            .zip(nested::bilinear_interpolation(self.depth, lon, lat))
+        {
+            *slot = (pixel(hash)?, w);
         }
-        Ok(if wsum > 0.0 {
-            (sum / wsum) as f32
-        } else {
-            nearest
-        })
+        Ok(weighted_mean_of_valid(neighbours).unwrap_or(nearest))
     }
 }
 

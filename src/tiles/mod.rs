@@ -158,18 +158,18 @@ impl<'a> PixelReader<'a> {
     /// Bilinear interpolation between HiPS pixel centres at (lon, lat) radians, blanks
     /// left out with the weights renormalised; NaN where all four are blank.
     pub fn bilinear(&mut self, lon: f64, lat: f64) -> Result<f32, String> {
-        let (mut sum, mut wsum) = (0.0, 0.0);
-        for (hash, w) in cdshealpix::nested::bilinear_interpolation(self.depth(), lon, lat) {
-            let v = self.pixel(hash)?;
-            if !v.is_nan() && w > 0.0 {
-                sum += w * v as f64;
-                wsum += w;
-            }
+        let mut neighbours = [(f32::NAN, 0.0); 4];
+        for (slot, (hash, w)) in
+            neighbours
+                .iter_mut()
+                .zip(cdshealpix::nested::bilinear_interpolation(
+                    self.depth(),
+                    lon,
+                    lat,
+                ))
+        {
+            *slot = (self.pixel(hash)?, w);
         }
-        Ok(if wsum > 0.0 {
-            (sum / wsum) as f32
-        } else {
-            f32::NAN
-        })
+        Ok(crate::interp::weighted_mean_of_valid(neighbours).unwrap_or(f32::NAN))
     }
 }

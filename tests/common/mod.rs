@@ -201,3 +201,55 @@ pub fn two_image_scene() -> Scene {
         covered_by,
     }
 }
+
+/// Writes the scene's images as FITS files into `dir/in` and returns that directory.
+pub fn write_scene_inputs(dir: &std::path::Path, scene: &Scene) -> PathBuf {
+    let inputs = dir.join("in");
+    std::fs::create_dir_all(&inputs).unwrap();
+    for (i, im) in scene.images.iter().enumerate() {
+        im.write(&inputs.join(format!("img{i}.fits")), &scene.stars);
+    }
+    inputs
+}
+
+/// Serves `app` on a loopback port from a background runtime; returns the address.
+pub fn start_server(app: axum::Router) -> std::net::SocketAddr {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        runtime.block_on(hipsforge::serve::run(listener, app, std::future::pending()))
+    });
+    addr
+}
+
+/// Runs one of the project's installer scripts; its last stdout line, or `None` (with the
+/// script's stderr printed) when it failed.
+pub fn run_installer(script: &str) -> Option<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
+    let out = std::process::Command::new("bash")
+        .arg(&path)
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        eprintln!(
+            "!!! {} failed:\n{}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()?
+            .trim()
+            .to_string(),
+    )
+}

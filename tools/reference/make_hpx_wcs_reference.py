@@ -44,15 +44,11 @@ from astropy.io import fits
 from astropy.wcs import WCS
 from astropy_healpix import HEALPix
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_tile_layout_reference import TILE_CASES as LAYOUT_CASES, deinterleave, interleave  # noqa: E402
+
 # Tile cases of the layout reference with W <= 64.
-TILE_CASES = [
-    (0, 0, 8),
-    (0, 5, 8),
-    (0, 11, 8),
-    (3, 300, 16),
-    (3, 767, 16),
-    (6, 12345, 64),
-]
+TILE_CASES = [c for c in LAYOUT_CASES if c[2] <= 64]
 
 DEFAULT_OUT = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data",
@@ -61,26 +57,6 @@ DEFAULT_OUT = os.path.join(
 # Base-cell centres in the HPX plane for CRVAL = (0, 0), degrees.
 FACE_XC = [45, 135, 225, 315, 0, 90, 180, 270, 45, 135, 225, 315]
 FACE_YC = [45] * 4 + [0] * 4 + [-45] * 4
-
-
-def interleave(x, y):
-    s = 0
-    bit = 0
-    while (x >> bit) or (y >> bit):
-        s |= ((x >> bit) & 1) << (2 * bit)
-        s |= ((y >> bit) & 1) << (2 * bit + 1)
-        bit += 1
-    return s
-
-
-def deinterleave(s):
-    x = y = 0
-    bit = 0
-    while s >> (2 * bit):
-        x |= ((s >> (2 * bit)) & 1) << bit
-        y |= ((s >> (2 * bit + 1)) & 1) << bit
-        bit += 1
-    return x, y
 
 
 def tile_header_cards(k, n, W):
