@@ -263,3 +263,34 @@ fn existing_output_is_protected_and_an_interrupted_build_resumes() {
     );
     assert!(out.join("properties").is_file());
 }
+
+#[test]
+fn an_image_whose_pixels_cannot_be_read_is_named_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("in");
+    std::fs::create_dir(&inputs).unwrap();
+    std::fs::copy(first_file(), inputs.join("good.fits")).unwrap();
+    // A header that reads fine, then the data stops short.
+    let nvss =
+        std::fs::read(common::shared_data().join("radio/NVSS_J001357.2-091951.5.fits")).unwrap();
+    std::fs::write(inputs.join("truncated.fits"), &nvss[..20_000]).unwrap();
+    let out = dir.path().join("h");
+    let o = run(&[
+        "build",
+        inputs.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--id",
+        "ivo://a/P/b",
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("truncated.fits") && e.contains("could not be read"),
+        "{e}"
+    );
+    assert!(
+        out.join("properties").is_file(),
+        "the good image is still built"
+    );
+}

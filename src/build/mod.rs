@@ -243,8 +243,10 @@ fn moc_depth(order: u8, width_bits: u8) -> u8 {
     (order + width_bits.min(4)).min(29)
 }
 
-/// MOC cells (at `moc_depth`) of the non-blank blocks of a tile in storage layout.
-fn coverage_cells(tile: u64, data: &[f32], width: usize, delta: u8) -> Vec<u64> {
+/// MOC cells of a tile in storage layout: the tile itself (at its order) when every block holds
+/// data, else its non-blank blocks `delta` orders deeper. Cells are (depth, index) so that the
+/// memory of a build grows with the survey's edges, not its area.
+fn coverage_cells(order: u8, tile: u64, data: &[f32], width: usize, delta: u8) -> Vec<(u8, u64)> {
     let blocks = 1usize << delta;
     let b = width / blocks;
     let mut cells = Vec::new();
@@ -258,8 +260,11 @@ fn coverage_cells(tile: u64, data: &[f32], width: usize, delta: u8) -> Vec<u64> 
                 .any(|v| !v.is_nan())
         });
         if any {
-            cells.push((tile << (2 * delta)) | s);
+            cells.push((order + delta, (tile << (2 * delta)) | s));
         }
+    }
+    if cells.len() == blocks * blocks {
+        return vec![(order, tile)];
     }
     cells
 }
@@ -660,8 +665,10 @@ mod tests {
         let mut data = vec![f32::NAN; 64];
         // Pixel (x=7, y=0): column 0, row 0.
         data[0] = 1.0;
-        let cells = coverage_cells(5, &data, width, 2);
+        let cells = coverage_cells(9, 5, &data, width, 2);
         // Block (bx=3, by=0) → sub-index join(3, 0) = 0b0101 = 5.
-        assert_eq!(cells, vec![(5 << 4) | 5]);
+        assert_eq!(cells, vec![(11, (5 << 4) | 5)]);
+        // A full tile is one cell at its own order.
+        assert_eq!(coverage_cells(9, 5, &[1.0; 64], width, 2), vec![(9, 5)]);
     }
 }

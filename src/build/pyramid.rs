@@ -42,7 +42,8 @@ pub struct Pyramid<'a> {
 pub struct Produced {
     /// Every tile written, as (order, npix).
     pub tiles: Vec<(u8, u64)>,
-    pub moc_cells: Vec<u64>,
+    /// MOC cells as (depth, index).
+    pub moc_cells: Vec<(u8, u64)>,
     pub range: Option<(f32, f32)>,
 }
 
@@ -110,8 +111,13 @@ impl Pyramid<'_> {
         self.progress.inc(1);
         if let Some(d) = &data {
             out.tiles.push((self.order, npix));
-            out.moc_cells
-                .extend(coverage_cells(npix, d, o.tile_width, self.moc_delta));
+            out.moc_cells.extend(coverage_cells(
+                self.order,
+                npix,
+                d,
+                o.tile_width,
+                self.moc_delta,
+            ));
             out.range = merge_range(out.range, finite_range(d));
         }
         Ok(data)

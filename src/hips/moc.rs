@@ -15,9 +15,10 @@ pub struct Coverage {
 }
 
 impl Coverage {
-    pub fn from_cells(depth: u8, cells: impl Iterator<Item = u64>) -> Coverage {
+    /// The union of (depth, index) cells, none deeper than `depth` (the MOC's order).
+    pub fn from_cells(depth: u8, cells: impl Iterator<Item = (u8, u64)>) -> Coverage {
         Coverage {
-            moc: RangeMOC::from_fixed_depth_cells(depth, cells, None),
+            moc: RangeMOC::from_cells(depth, cells, None),
         }
     }
 
@@ -122,7 +123,7 @@ mod tests {
     #[test]
     fn cells_make_a_nuniq_table_with_the_frame() {
         // Two order-5 cells.
-        let cov = Coverage::from_cells(5, [100u64, 101].into_iter());
+        let cov = Coverage::from_cells(5, [(5u8, 100u64), (5, 101)].into_iter());
         assert!((cov.sky_fraction() - 2.0 / (12.0 * 1024.0)).abs() < 1e-12);
         let bytes = cov.to_fits(Frame::Galactic).unwrap();
         let text = String::from_utf8_lossy(&bytes[..5760]);
