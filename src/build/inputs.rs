@@ -34,6 +34,9 @@ pub struct Inputs {
     pub skipped: Vec<String>,
 }
 
+/// Header keywords used after discovery (data_pixel_bitpix, t_min/t_max).
+const KEPT_KEYWORDS: [&str; 4] = ["BITPIX", "MJD-OBS", "DATE-OBS", "EXPTIME"];
+
 const FITS_SUFFIXES: [&str; 10] = [
     ".fits",
     ".fit",
@@ -87,45 +90,58 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Opens every file and keeps the image HDUs that have a celestial WCS we support.
+/// Opens every file (in parallel: reading headers of compressed files is slow) and keeps the
+/// image HDUs that have a celestial WCS we support, in input order.
 pub fn discover(files: &[PathBuf], selection: &HduSelection, hips_frame: Frame) -> Inputs {
+    use rayon::prelude::*;
+    let per_file: Vec<Inputs> = files
+        .par_iter()
+        .map(|f| discover_file(f, selection, hips_frame))
+        .collect();
     let mut found = Inputs::default();
-    for file in files {
-        let (hdus, skipped) = match list_image_hdus(file, selection) {
-            Ok(r) => r,
-            Err(e) => {
-                found.skipped.push(format!("{e}"));
-                continue;
-            }
-        };
-        for s in skipped {
-            if *selection != HduSelection::FirstImage || hdus.is_empty() {
-                found
-                    .skipped
-                    .push(format!("{}[{}]: {}", file.display(), s.hdu, s.reason));
-            }
+    for mut f in per_file {
+        found.images.append(&mut f.images);
+        found.skipped.append(&mut f.skipped);
+    }
+    found
+}
+
+fn discover_file(file: &Path, selection: &HduSelection, hips_frame: Frame) -> Inputs {
+    let mut found = Inputs::default();
+    let (hdus, skipped) = match list_image_hdus(file, selection) {
+        Ok(r) => r,
+        Err(e) => {
+            found.skipped.push(e.to_string());
+            return found;
         }
-        if hdus.is_empty()
-            && !found
-                .skipped
+    };
+    // With the default selection, other HDUs of a file that has an image are not worth a line.
+    if *selection != HduSelection::FirstImage || hdus.is_empty() {
+        found.skipped.extend(
+            skipped
                 .iter()
-                .any(|s| s.starts_with(&file.display().to_string()))
-        {
-            found
-                .skipped
-                .push(format!("{}: no image HDU", file.display()));
-        }
-        for hdu in hdus {
-            match Wcs::from_header(&hdu.header) {
-                Ok(wcs) => {
-                    let to_image_frame = rotation(hips_frame, wcs.frame);
-                    found.images.push(SourceImage {
-                        hdu,
-                        wcs,
-                        to_image_frame,
-                    });
-                }
-                Err(reason) => found.skipped.push(format!("{}: {reason}", hdu.label())),
+                .map(|s| format!("{}[{}]: {}", file.display(), s.hdu, s.reason)),
+        );
+    }
+    if hdus.is_empty() && found.skipped.is_empty() {
+        found
+            .skipped
+            .push(format!("{}: no image HDU", file.display()));
+    }
+    for mut hdu in hdus {
+        match Wcs::from_header(&hdu.header) {
+            Ok(wcs) => {
+                // The WCS is parsed: keep only what properties need, not every card of every
+                // input (a survey of 10^5 frames would otherwise hold gigabytes of headers).
+                hdu.header = hdu.header.subset(&KEPT_KEYWORDS);
+                let to_image_frame = rotation(hips_frame, wcs.frame);
+                found.images.push(SourceImage {
+                    hdu,
+                    wcs,
+                    to_image_frame,
+                });
             }
+            Err(reason) => found.skipped.push(format!("{}: {reason}", hdu.label())),
         }
     }
     found

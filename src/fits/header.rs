@@ -60,6 +60,18 @@ impl Header {
         self.get(key).is_some()
     }
 
+    /// Only the cards with these keywords (to keep per-image memory small in large builds).
+    pub fn subset(&self, keys: &[&str]) -> Header {
+        Header {
+            cards: self
+                .cards
+                .iter()
+                .filter(|(k, _)| keys.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+        }
+    }
+
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.cards.iter().map(|(k, _)| k.as_str())
     }

@@ -167,6 +167,9 @@ impl RawFits {
     }
 }
 
+/// Largest image plane read (8 GiB as float32): a corrupt NAXISn must not exhaust memory.
+const MAX_PIXELS: usize = 1 << 31;
+
 /// Why an HDU cannot be used as a 2-D image, or its (width, height).
 fn plane_size(shape: &[usize]) -> Result<(usize, usize), String> {
     match shape {
@@ -174,6 +177,10 @@ fn plane_size(shape: &[usize]) -> Result<(usize, usize), String> {
         [w, h, rest @ ..] => {
             if *w == 0 || *h == 0 {
                 Err("empty image".into())
+            } else if w.saturating_mul(*h) > MAX_PIXELS {
+                Err(format!(
+                    "{w}×{h} pixels: more than this tool reads in one image ({MAX_PIXELS})"
+                ))
             } else if rest.iter().any(|&n| n > 1) {
                 Err(format!(
                     "a cube with extra axes {rest:?} (only length-1 extra axes are supported)"
