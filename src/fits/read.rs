@@ -86,12 +86,19 @@ fn is_bzip2(path: &Path) -> bool {
 
 impl RawFits {
     fn open(path: &Path) -> Result<RawFits, FitsError> {
+        RawFits::open_prefix(path, u64::MAX)
+    }
+
+    /// Opens `path`; a bzip2 file is inflated only up to `limit` bytes (enough for headers at
+    /// its start; the rest of such a handle is unreadable).
+    fn open_prefix(path: &Path, limit: u64) -> Result<RawFits, FitsError> {
         let mut ptr = std::ptr::null_mut();
         let mut status = 0;
         if is_bzip2(path) {
             let file = std::fs::File::open(path).map_err(|e| FitsError::io(path, e))?;
             let mut bytes = Vec::new();
             bzip2::read::MultiBzDecoder::new(std::io::BufReader::new(file))
+                .take(limit)
                 .read_to_end(&mut bytes)
                 .map_err(|e| FitsError::io(path, e))?;
             let mut memory = Box::new((bytes, std::ptr::null_mut(), 0usize));
@@ -198,6 +205,17 @@ pub fn list_image_hdus(
     path: &Path,
     selection: &HduSelection,
 ) -> Result<(Vec<ImageHdu>, Vec<SkippedHdu>), FitsError> {
+    if *selection == HduSelection::FirstImage && is_bzip2(path) {
+        // Inflating a whole .bz2 frame just to read its header is slow (SDSS frames: 0.3 s);
+        // when the primary HDU is the image, a prefix holds everything needed.
+        if let Ok(prefix) = RawFits::open_prefix(path, BZIP2_HEADER_PREFIX) {
+            if let Ok((images, skipped)) = scan(&prefix, path, &[0], true) {
+                if !images.is_empty() {
+                    return Ok((images, skipped));
+                }
+            }
+        }
+    }
     let fits = RawFits::open(path)?;
     let count = fits.hdu_count(path)?;
     let wanted: Vec<usize> = match selection {
@@ -213,9 +231,23 @@ pub fn list_image_hdus(
         }
         _ => (0..count).collect(),
     };
+    scan(&fits, path, &wanted, *selection == HduSelection::FirstImage)
+}
+
+/// Bytes of a bzip2 file inflated to read the primary header.
+const BZIP2_HEADER_PREFIX: u64 = 1 << 20;
+
+/// The image HDUs among `wanted` (stopping at the first when `first_only`) and why the others
+/// were passed over.
+fn scan(
+    fits: &RawFits,
+    path: &Path,
+    wanted: &[usize],
+    first_only: bool,
+) -> Result<(Vec<ImageHdu>, Vec<SkippedHdu>), FitsError> {
     let mut images = Vec::new();
     let mut skipped = Vec::new();
-    for hdu in wanted {
+    for &hdu in wanted {
         let kind = fits.move_to(hdu, path)?;
         if kind != 0 {
             skipped.push(SkippedHdu {
@@ -234,7 +266,7 @@ pub fn list_image_hdus(
                     width,
                     height,
                 });
-                if *selection == HduSelection::FirstImage {
+                if first_only {
                     break;
                 }
             }
