@@ -14,7 +14,7 @@
 #
 # Environment: BENCH_DIR (default <repo>/target/bench), HIPS (serve this HiPS, skip the build),
 # SKIP_CARGO=1 (use target/release/hipsforge as it is), DURATION (10s), THREADS (wrk threads, 2),
-# CONNS ("32 256").
+# CONNS ("32 256"), MIX (all: PNG and FITS tiles; png: PNG tiles only, as Aladin Lite fetches).
 #
 # Notes: our server runs with RUST_LOG=warn — at the default level (info) it logs a span and a
 # line per request, which would dominate the measurement. wrk sends no Accept-Encoding, so our
@@ -98,7 +98,12 @@ ulimit -n 65536 2>/dev/null || true
 # Paths relative to the HiPS, sorted then shuffled by a fixed random source (deterministic).
 (
   cd "$hips"
-  find . -path './Norder*/Dir*/Npix*' \( -name '*.png' -o -name '*.fits' \) -type f
+  # MIX=png: only what Aladin Lite fetches (PNG tiles); default: PNG and FITS tiles.
+  if [ "${MIX:-all}" = png ]; then
+    find . -path './Norder*/Dir*/Npix*' -name '*.png' -type f
+  else
+    find . -path './Norder*/Dir*/Npix*' \( -name '*.png' -o -name '*.fits' \) -type f
+  fi
   for f in properties Moc.fits Norder3/Allsky.png; do [ -f "$f" ] && echo "./$f"; done
 ) | sed 's|^\./||' | LC_ALL=C sort |
   shuf --random-source=<(yes 42) >"$tmp/paths.txt"

@@ -63,6 +63,16 @@ impl<K: Hash + Eq + Clone, V> BoundedCache<K, V> {
         slot.get_or_init(|| load().map(Arc::new)).clone()
     }
 
+    /// The value for `key` if it is loaded (a failed load included), without loading.
+    pub fn get(&self, key: &K) -> Option<Result<Arc<V>, String>> {
+        let mut s = self.state.lock().expect("cache lock");
+        s.clock += 1;
+        let now = s.clock;
+        let entry = s.slots.get_mut(key)?;
+        entry.2 = now;
+        entry.0.get().cloned()
+    }
+
     /// Drops least recently used entries (never `keep`) until the total fits the budget.
     fn evict(&self, s: &mut State<K, V>, keep: &K) {
         while s.total > self.budget_bytes {

@@ -288,6 +288,10 @@ fn unknown_paths_empty_tiles_and_traversal_attempts_are_404() {
     // A symlink inside the HiPS pointing outside it, and one pointing inside.
     std::os::unix::fs::symlink(&secret, hips.join("leak.txt")).unwrap();
     std::os::unix::fs::symlink(hips.join("properties"), hips.join("alias")).unwrap();
+    // A directory link leading outside, and one staying inside.
+    std::os::unix::fs::symlink(dir.path(), hips.join("outdir")).unwrap();
+    std::os::unix::fs::symlink(hips.join("Norder3"), hips.join("order3")).unwrap();
+    assert_eq!(get(addr, "/first/order3/Allsky.png").status, 200);
     assert_eq!(get(addr, "/first/alias").status, 200);
     let attempts = [
         "/first/../secret.txt",
@@ -301,6 +305,8 @@ fn unknown_paths_empty_tiles_and_traversal_attempts_are_404() {
         "/first//etc/passwd",
         "/first/%2fetc%2fpasswd",
         "/first/leak.txt",
+        "/first/outdir/secret.txt",
+        "/first/outdir/first/properties",
         "/first/Norder3/../../secret.txt",
         "/first/./properties/../../secret.txt",
         "/first/.hidden",

@@ -248,7 +248,7 @@ async fn aladin_lite_file(
 
 async fn serve_from(state: &AppState, m: &Mount, rest: &str, req: Request) -> Response {
     match m.resolve(rest) {
-        Ok(path) => serve_file(state, &path, req).await,
+        Ok((path, meta)) => serve_file(state, &path, meta, req).await,
         Err(Refusal::Unsafe) | Err(Refusal::OutsideCoverage) => not_found(),
     }
 }
@@ -288,11 +288,15 @@ fn accepts_precompressed(headers: &HeaderMap, path: &Path) -> bool {
 }
 
 /// One file: 304 on a matching If-None-Match; small files from memory (with Range and HEAD);
-/// precompressed siblings and large files through tower-http's ServeFile.
-async fn serve_file(state: &AppState, path: &Path, req: Request) -> Response {
-    let Ok(meta) = tokio::fs::metadata(path).await else {
-        return not_found();
-    };
+/// precompressed siblings and large files through tower-http's ServeFile. Path checks and
+/// stats of hot inodes take microseconds and run in place: a hand-off to the blocking pool per
+/// request would cost more than the calls.
+async fn serve_file(
+    state: &AppState,
+    path: &Path,
+    meta: std::fs::Metadata,
+    req: Request,
+) -> Response {
     let etag = etag_of(&meta);
     let cache = cache_control(path);
     if matches_etag(req.headers(), &etag) {
@@ -351,8 +355,12 @@ async fn cached_file(
             modified,
         })
     };
-    let file =
-        tokio::task::block_in_place(|| state.files.get_or_load(&key, meta.len() as usize, load))?;
+    let file = match state.files.get(&key) {
+        Some(hit) => hit?,
+        None => tokio::task::block_in_place(|| {
+            state.files.get_or_load(&key, meta.len() as usize, load)
+        })?,
+    };
     if file.len == meta.len() && file.modified == modified {
         return Ok(file);
     }

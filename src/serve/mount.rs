@@ -66,9 +66,9 @@ impl Mount {
         })
     }
 
-    /// The file for request path `rel` (already percent-decoded, relative to the mount), or why
-    /// not. Symbolic links are followed only if they stay inside the root.
-    pub fn resolve(&self, rel: &str) -> Result<PathBuf, Refusal> {
+    /// The file for request path `rel` (already percent-decoded, relative to the mount) with its
+    /// metadata, or why not. Symbolic links are followed only if they stay inside the root.
+    pub fn resolve(&self, rel: &str) -> Result<(PathBuf, std::fs::Metadata), Refusal> {
         let rel = if rel.is_empty() { "index.html" } else { rel };
         let segments: Vec<&str> = rel.split('/').collect();
         let safe = |s: &&str| {
@@ -84,12 +84,43 @@ impl Mount {
                 }
             }
         }
-        let path = self.root.join(segments.join("/"));
+        // Walk the components below the (canonical) root with lstat: without symbolic links the
+        // path cannot leave the root, and this costs a syscall per component. A link anywhere
+        // sends the path through canonicalize and a prefix check.
+        let mut path = self.root.clone();
+        let mut meta = None;
+        for segment in &segments {
+            path.push(segment);
+            let m = std::fs::symlink_metadata(&path).map_err(|_| Refusal::Unsafe)?;
+            if m.file_type().is_symlink() {
+                let real = path.canonicalize().map_err(|_| Refusal::Unsafe)?;
+                if !real.starts_with(&self.root) {
+                    return Err(Refusal::Unsafe);
+                }
+                let after = segments.iter().position(|s| s == segment).expect("in list") + 1;
+                let full = segments[after..].iter().fold(real, |p, s| p.join(s));
+                return self.resolve_real(full);
+            }
+            meta = Some(m);
+        }
+        match meta {
+            Some(m) if m.is_file() => Ok((path, m)),
+            _ => Err(Refusal::Unsafe),
+        }
+    }
+}
+
+impl Mount {
+    /// The slow path for paths with symbolic links: canonical path, inside the root, a file.
+    fn resolve_real(&self, path: PathBuf) -> Result<(PathBuf, std::fs::Metadata), Refusal> {
         let real = path.canonicalize().map_err(|_| Refusal::Unsafe)?;
-        if !real.starts_with(&self.root) || !real.is_file() {
+        if !real.starts_with(&self.root) {
             return Err(Refusal::Unsafe);
         }
-        Ok(real)
+        match std::fs::metadata(&real) {
+            Ok(meta) if meta.is_file() => Ok((real, meta)),
+            _ => Err(Refusal::Unsafe),
+        }
     }
 }
 
