@@ -301,12 +301,30 @@ pub fn lint(root: &Path) -> Vec<Finding> {
             }
         }
     }
+    if let Ok(bytes) = std::fs::read(root.join("Moc.fits")) {
+        let header = String::from_utf8_lossy(&bytes[..bytes.len().min(2 * 2880)]).into_owned();
+        if let Some(card) = header
+            .as_bytes()
+            .chunks(80)
+            .map(String::from_utf8_lossy)
+            .find(|c| c.starts_with("COORDSYS"))
+        {
+            if !card.contains("'C'") {
+                l.error(format!(
+                    "Moc.fits: {}: HiPS 1.0 wants the MOC in ICRS (COORDSYS = 'C')",
+                    card.trim()
+                ));
+            }
+        }
+    }
     match std::fs::File::open(root.join("Moc.fits")) {
         Err(_) => l.error("Moc.fits: missing"),
         Ok(file) => match Coverage::from_fits(std::io::BufReader::new(file)) {
             Err(e) => l.error(format!("Moc.fits: {e}")),
             Ok(moc) => {
-                if let Some((k, leaves)) = tiles_by_order.last() {
+                // The MOC is ICRS; tiles are cells of the HiPS frame, comparable only when equal.
+                let equatorial = props.get("hips_frame").is_none_or(|f| f == "equatorial");
+                if let Some((k, leaves)) = tiles_by_order.last().filter(|_| equatorial) {
                     let outside = leaves
                         .iter()
                         .filter(|&&n| !moc.intersects_cell(*k, n))

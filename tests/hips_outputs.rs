@@ -209,3 +209,50 @@ fn tiles_carry_order_npix_and_integer_bitpix_keeps_values() {
         }
     }
 }
+
+#[test]
+fn a_galactic_hips_has_an_icrs_moc_covering_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = common::shared_data().join("radio/MAGPIS_G10.5+0.0.fits");
+    let mut o = BuildOptions::new(
+        vec![input.clone()],
+        dir.path().to_path_buf(),
+        "ivo://test/P/magpis",
+    );
+    o.tile_width = 64;
+    o.frame = hipsforge::wcs::Frame::Galactic;
+    build(&o).unwrap();
+    let bytes = std::fs::read(dir.path().join("Moc.fits")).unwrap();
+    assert!(String::from_utf8_lossy(&bytes[..5760]).contains("COORDSYS= 'C'"));
+    let moc = Coverage::from_fits(std::io::Cursor::new(bytes)).unwrap();
+    // Input pixels (galactic WCS) converted to ICRS all fall in the MOC.
+    let (hdus, _) = list_image_hdus(&input, &HduSelection::FirstImage).unwrap();
+    let wcs = hipsforge::wcs::Wcs::from_header(&hdus[0].header).unwrap();
+    let to_icrs = hipsforge::wcs::frame::rotation(
+        hipsforge::wcs::Frame::Galactic,
+        hipsforge::wcs::Frame::Equatorial,
+    )
+    .unwrap();
+    for (x, y) in [
+        (5.0, 5.0),
+        (150.0, 150.0),
+        (295.0, 20.0),
+        (20.0, 295.0),
+        (295.0, 295.0),
+    ] {
+        let v = hipsforge::wcs::frame::rotate(&to_icrs, wcs.pixel_to_xyz(x, y).unwrap());
+        let (ra, dec) = hipsforge::wcs::frame::xyz_to_lonlat(v);
+        assert!(
+            moc.intersects_cell(moc.depth(), cdshealpix::nested::hash(moc.depth(), ra, dec)),
+            "pixel ({x}, {y})"
+        );
+    }
+    // A point 1° away is not.
+    let (ra, dec) = (272.2f64.to_radians() + 0.05, (-18.8f64).to_radians());
+    assert!(!moc.intersects_cell(moc.depth(), cdshealpix::nested::hash(moc.depth(), ra, dec)));
+    let errors: Vec<_> = hipsforge::lint::lint(dir.path())
+        .into_iter()
+        .filter(|f| f.level == hipsforge::lint::Level::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:?}");
+}

@@ -379,13 +379,16 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     }
 
     // MOC
+    // Cells are in the HiPS frame; Moc.fits is ICRS (HiPS 1.0), so a galactic one is rotated.
     let coverage = Coverage::from_cells(order + delta, produced.moc_cells.into_iter());
+    let coverage = match crate::wcs::frame::rotation(o.frame, Frame::Equatorial) {
+        Some(m) => coverage.rotated(&m),
+        None => coverage,
+    };
     let moc_path = o.out.join("Moc.fits");
     write_atomic(
         &moc_path,
-        &coverage
-            .to_fits(o.frame)
-            .map_err(|e| out_err(&moc_path, e))?,
+        &coverage.to_fits().map_err(|e| out_err(&moc_path, e))?,
     )?;
 
     let report = BuildReport {

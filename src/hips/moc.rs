@@ -1,12 +1,8 @@
 //! `Moc.fits`: the coverage of a HiPS as a MOC (IVOA MOC 2.0, NUNIQ cells), with the `moc` crate.
 
-use std::io::Write;
-
 use moc::moc::range::RangeMOC;
 use moc::moc::{CellHpxMOCIterator, RangeMOCIntoIterator, RangeMOCIterator};
 use moc::qty::Hpx;
-
-use crate::wcs::Frame;
 
 /// A coverage built from HEALPix cells of one depth.
 #[derive(Debug, Clone)]
@@ -40,6 +36,33 @@ impl Coverage {
             _ => return Err("MOC: not a spatial MOC".into()),
         };
         Ok(Coverage { moc })
+    }
+
+    /// The same sky in another frame: each cell (split to at most depth 10 so that its edges
+    /// are close to great circles) has its vertices rotated by `rotation` and is covered
+    /// exactly, at this MOC's depth, by cdshealpix's polygon coverage. A slight superset.
+    pub fn rotated(&self, rotation: &[[f64; 3]; 3]) -> Coverage {
+        use crate::wcs::frame::{lonlat_to_xyz, rotate, xyz_to_lonlat};
+        let depth = self.depth();
+        let split = depth.min(10);
+        let mut cells: Vec<(u8, u64)> = Vec::new();
+        for cell in (&self.moc).into_range_moc_iter().cells() {
+            let (d, idx) = (cell.depth, cell.idx);
+            let (sub, shift) = if d < split {
+                (split, 2 * (split - d) as u32)
+            } else {
+                (d, 0)
+            };
+            for child in (idx << shift)..((idx + 1) << shift) {
+                let corners: Vec<(f64, f64)> = cdshealpix::nested::vertices(sub, child)
+                    .iter()
+                    .map(|&(lon, lat)| xyz_to_lonlat(rotate(rotation, lonlat_to_xyz(lon, lat))))
+                    .collect();
+                let bmoc = cdshealpix::nested::polygon_coverage(depth, &corners, true);
+                cells.extend((&bmoc).into_iter().map(|c| (c.depth, c.hash)));
+            }
+        }
+        Coverage::from_cells(depth, cells.into_iter())
     }
 
     /// Cells covered by `self` or `other` (at the deeper of the two depths).
@@ -79,24 +102,16 @@ impl Coverage {
         self.moc.coverage_percentage()
     }
 
-    /// The MOC FITS file as bytes. The crate writes COORDSYS = 'C'; a galactic HiPS's MOC is in
-    /// galactic cells, so that card is rewritten to 'G' (as the reference generator does).
-    pub fn to_fits(&self, frame: Frame) -> Result<Vec<u8>, String> {
+    /// The MOC FITS file as bytes (COORDSYS = 'C': HiPS 1.0 wants the MOC in ICRS whatever the
+    /// HiPS frame; see [`Coverage::rotated`]).
+    pub fn to_fits(&self) -> Result<Vec<u8>, String> {
         let mut bytes = Vec::new();
         (&self.moc)
             .into_range_moc_iter()
             .cells()
             .hpx_cells_to_fits_ivoa(None, None, &mut bytes)
             .map_err(|e| format!("MOC serialisation: {e}"))?;
-        if frame != Frame::Equatorial {
-            set_coordsys(&mut bytes, frame.moc_coordsys());
-        }
         Ok(bytes)
-    }
-
-    pub fn write_to(&self, frame: Frame, mut out: impl Write) -> Result<(), String> {
-        out.write_all(&self.to_fits(frame)?)
-            .map_err(|e| e.to_string())
     }
 }
 
@@ -121,14 +136,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cells_make_a_nuniq_table_with_the_frame() {
+    fn cells_make_a_nuniq_icrs_table_and_read_back() {
         // Two order-5 cells.
         let cov = Coverage::from_cells(5, [(5u8, 100u64), (5, 101)].into_iter());
         assert!((cov.sky_fraction() - 2.0 / (12.0 * 1024.0)).abs() < 1e-12);
-        let bytes = cov.to_fits(Frame::Galactic).unwrap();
+        let bytes = cov.to_fits().unwrap();
         let text = String::from_utf8_lossy(&bytes[..5760]);
-        assert!(text.contains("COORDSYS= 'G'"), "{text}");
-        assert!(text.contains("NUNIQ"));
+        assert!(
+            text.contains("COORDSYS= 'C'") && text.contains("NUNIQ"),
+            "{text}"
+        );
         assert_eq!(bytes.len() % 2880, 0);
+        let back = Coverage::from_fits(std::io::Cursor::new(bytes)).unwrap();
+        assert!(back.intersects_cell(5, 100) && !back.intersects_cell(5, 99));
+    }
+
+    #[test]
+    fn rotation_to_icrs_covers_the_same_sky() {
+        use crate::wcs::frame::{lonlat_to_xyz, rotate, rotation, xyz_to_lonlat};
+        use crate::wcs::Frame;
+        // A patch of galactic order-8 cells around (l, b) = (10.5°, 0°).
+        let layer = cdshealpix::nested::get(8);
+        let centre = layer.hash(10.5f64.to_radians(), 0.0);
+        let mut cells: Vec<(u8, u64)> = layer
+            .neighbours(centre, true)
+            .values_vec()
+            .into_iter()
+            .map(|c| (8, c))
+            .collect();
+        cells.sort_unstable();
+        let galactic = Coverage::from_cells(8, cells.into_iter());
+        let icrs = galactic.rotated(&rotation(Frame::Galactic, Frame::Equatorial).unwrap());
+        // Every galactic cell centre, in ICRS, is inside; the area is about the same.
+        let to_icrs = rotation(Frame::Galactic, Frame::Equatorial).unwrap();
+        for c in layer.neighbours(centre, true).values_vec() {
+            let (l, b) = layer.center(c);
+            let (ra, dec) = xyz_to_lonlat(rotate(&to_icrs, lonlat_to_xyz(l, b)));
+            assert!(icrs.intersects_cell(8, layer.hash(ra, dec)));
+        }
+        let ratio = icrs.sky_fraction() / galactic.sky_fraction();
+        assert!(
+            (1.0..3.0).contains(&ratio),
+            "ICRS area / galactic area = {ratio}"
+        );
     }
 }

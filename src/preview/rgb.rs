@@ -183,7 +183,7 @@ pub fn write_rgb(o: &RgbOptions) -> Result<usize, String> {
     }
     let coverage = coverage.expect("three channels");
     let moc_path = o.out.join("Moc.fits");
-    write_atomic(&moc_path, &coverage.to_fits(r.frame)?).map_err(|e| err_at(&moc_path, e))?;
+    write_atomic(&moc_path, &coverage.to_fits()?).map_err(|e| err_at(&moc_path, e))?;
     let props = rgb_properties(o, &hips, &map, &coverage);
     for (name, text) in [
         ("properties", props.to_text()),

@@ -51,12 +51,16 @@ impl Mount {
             .map_err(|e| format!("{}: {e} (not a HiPS?)", props_path.display()))?;
         let properties =
             Properties::parse(&text).map_err(|e| format!("{}: {e}", props_path.display()))?;
+        // Moc.fits is ICRS: it tells which tiles exist only for an equatorial HiPS.
+        let equatorial = properties
+            .get("hips_frame")
+            .is_none_or(|f| f == "equatorial");
         let coverage = match std::fs::File::open(root.join("Moc.fits")) {
-            Ok(f) => Some(
+            Ok(f) if equatorial => Some(
                 Coverage::from_fits(std::io::BufReader::new(f))
                     .map_err(|e| format!("{}/Moc.fits: {e}", root.display()))?,
             ),
-            Err(_) => None,
+            _ => None,
         };
         Ok(Mount {
             name: name.to_string(),
