@@ -93,7 +93,7 @@ impl Mount {
         // sends the path through canonicalize and a prefix check.
         let mut path = self.root.clone();
         let mut meta = None;
-        for segment in &segments {
+        for (i, segment) in segments.iter().enumerate() {
             path.push(segment);
             let m = std::fs::symlink_metadata(&path).map_err(|_| Refusal::Unsafe)?;
             if m.file_type().is_symlink() {
@@ -101,8 +101,7 @@ impl Mount {
                 if !real.starts_with(&self.root) {
                     return Err(Refusal::Unsafe);
                 }
-                let after = segments.iter().position(|s| s == segment).expect("in list") + 1;
-                let full = segments[after..].iter().fold(real, |p, s| p.join(s));
+                let full = segments[i + 1..].iter().fold(real, |p, s| p.join(s));
                 return self.resolve_real(full);
             }
             meta = Some(m);
