@@ -98,6 +98,18 @@ impl SourcePixels<'_> {
         // fx, fy > -1 here, so shifting by one makes truncation a floor (no libm call).
         let (x0, y0) = ((fx + 1.0) as isize - 1, (fy + 1.0) as isize - 1);
         let b = border as isize;
+        // Fast path, almost every pixel: four interior neighbours, none blank.
+        if x0 >= b && y0 >= b && x0 + 1 < w - b && y0 + 1 < h - b {
+            let i = (y0 * w + x0) as usize;
+            let (p00, p10) = (self.data[i], self.data[i + 1]);
+            let (p01, p11) = (self.data[i + w as usize], self.data[i + w as usize + 1]);
+            if !(p00.is_nan() || p10.is_nan() || p01.is_nan() || p11.is_nan()) {
+                let (tx, ty) = ((fx - x0 as f64) as f32, (fy - y0 as f64) as f32);
+                let bottom = p00 + (p10 - p00) * tx;
+                let top = p01 + (p11 - p01) * tx;
+                return Some(bottom + (top - bottom) * ty);
+            }
+        }
         let valid = bilinear_weights(fx - x0 as f64, fy - y0 as f64)
             .into_iter()
             .filter_map(|(dx, dy, wt)| {
@@ -135,7 +147,7 @@ pub enum Positions {
 
 /// Source FITS pixel (1-based) of every pixel of `tile`, in FITS storage layout; NaN where
 /// the projection does not reach or, in `Grid` mode, where a grid cell lies wholly outside
-/// the image.
+/// the image. Empty when no pixel of the tile has a position.
 pub fn source_positions(
     order: u8,
     tile: u64,
@@ -160,9 +172,14 @@ pub fn source_positions(
             y as f64 + 0.5,
         ))
     };
-    let mut out = vec![[f64::NAN; 2]; width * width];
+    // Allocated at the first position found: tiles listed for an image only as a neighbour of
+    // its footprint cost no 4 MB array and no pass over it.
+    let mut out: Vec<[f64; 2]> = Vec::new();
     let mut put = |x: usize, y: usize, p: Option<(f64, f64)>| {
         if let Some((px, py)) = p {
+            if out.is_empty() {
+                out = vec![[f64::NAN; 2]; width * width];
+            }
             out[fits_index(width, x, y)] = [px, py];
         }
     };
