@@ -10,6 +10,13 @@ fn run(args: &[&str]) -> Output {
     Command::new(common::binary()).args(args).output().unwrap()
 }
 
+/// `hipsforge build INPUT --out OUT --id ivo://a/P/b EXTRA...`
+fn build(input: &str, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["build", input, "--out", out, "--id", "ivo://a/P/b"];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -25,80 +32,28 @@ fn first_file() -> String {
 fn bad_arguments_fail_with_a_message() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("h").display().to_string();
-    let cases: [(&[&str], &str); 6] = [
-        (
-            &[
-                "build",
-                "/no/such/file.fits",
-                "--out",
-                &out,
-                "--id",
-                "ivo://a/P/b",
-            ],
-            "/no/such/file.fits: no such file",
-        ),
-        (
-            &["build", &first_file(), "--out", &out, "--id", "nonsense"],
-            "--id must look like",
-        ),
-        (
-            &[
-                "build",
-                &first_file(),
-                "--out",
-                &out,
-                "--id",
-                "ivo://a/P/b",
-                "--tile-width",
-                "500",
-            ],
-            "--tile-width",
-        ),
-        (
-            &[
-                "build",
-                &first_file(),
-                "--out",
-                &out,
-                "--id",
-                "ivo://a/P/b",
-                "--bitpix",
-                "12",
-            ],
-            "--bitpix",
-        ),
-        (
-            &[
-                "build",
-                &first_file(),
-                "--out",
-                &out,
-                "--id",
-                "ivo://a/P/b",
-                "--order",
-                "25",
-            ],
-            "exceeds HEALPix depth 29",
-        ),
-        (
-            &[
-                "build",
-                &first_file(),
-                "--out",
-                &out,
-                "--id",
-                "ivo://a/P/b",
-                "--format",
-                "gif",
-            ],
-            "--format gif",
-        ),
-    ];
-    for (args, expected) in cases {
-        let o = run(args);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
-        assert!(stderr(&o).contains(expected), "{args:?}: {}", stderr(&o));
+    let first = first_file();
+    let check = |o: Output, expected: &str| {
+        assert_eq!(o.status.code(), Some(2), "{expected}: {}", stderr(&o));
+        assert!(stderr(&o).contains(expected), "{expected}: {}", stderr(&o));
         assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    };
+    check(
+        build("/no/such/file.fits", &out, &[]),
+        "/no/such/file.fits: no such file",
+    );
+    check(
+        run(&["build", &first, "--out", &out, "--id", "nonsense"]),
+        "--id must look like",
+    );
+    let cases: [(&[&str], &str); 4] = [
+        (&["--tile-width", "500"], "--tile-width"),
+        (&["--bitpix", "12"], "--bitpix"),
+        (&["--order", "25"], "exceeds HEALPix depth 29"),
+        (&["--format", "gif"], "--format gif"),
+    ];
+    for (extra, expected) in cases {
+        check(build(&first, &out, extra), expected);
     }
 }
 
@@ -119,14 +74,7 @@ fn unusable_and_corrupt_inputs_are_named_and_the_rest_is_built() {
     std::fs::write(inputs.join("nowcs.fits"), bytes).unwrap();
     // Only the two bad files: nothing to build, exit 2, both named.
     let out = dir.path().join("h");
-    let o = run(&[
-        "build",
-        inputs.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--id",
-        "ivo://a/P/b",
-    ]);
+    let o = build(inputs.to_str().unwrap(), out.to_str().unwrap(), &[]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(e.contains("no usable input image"), "{e}");
@@ -136,15 +84,11 @@ fn unusable_and_corrupt_inputs_are_named_and_the_rest_is_built() {
     );
     // With a good file beside them: built, and the bad ones still reported.
     std::fs::copy(first_file(), inputs.join("good.fits")).unwrap();
-    let o = run(&[
-        "build",
+    let o = build(
         inputs.to_str().unwrap(),
-        "--out",
         out.to_str().unwrap(),
-        "--id",
-        "ivo://a/P/b",
-        "--force",
-    ]);
+        &["--force"],
+    );
     let e = stderr(&o);
     assert!(o.status.success(), "{e}");
     assert!(
@@ -160,14 +104,7 @@ fn unwritable_output_is_an_error() {
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"x").unwrap();
     let out = blocker.join("hips");
-    let o = run(&[
-        "build",
-        &first_file(),
-        "--out",
-        out.to_str().unwrap(),
-        "--id",
-        "ivo://a/P/b",
-    ]);
+    let o = build(&first_file(), out.to_str().unwrap(), &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         stderr(&o).contains("cannot create the output directory"),
@@ -275,14 +212,7 @@ fn an_image_whose_pixels_cannot_be_read_is_named_with_exit_3() {
         std::fs::read(common::shared_data().join("radio/NVSS_J001357.2-091951.5.fits")).unwrap();
     std::fs::write(inputs.join("truncated.fits"), &nvss[..20_000]).unwrap();
     let out = dir.path().join("h");
-    let o = run(&[
-        "build",
-        inputs.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--id",
-        "ivo://a/P/b",
-    ]);
+    let o = build(inputs.to_str().unwrap(), out.to_str().unwrap(), &[]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     let e = stderr(&o);
     assert!(
