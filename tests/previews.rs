@@ -110,6 +110,13 @@ fn png_tiles_are_the_fits_tiles_flipped_through_one_cut() {
         }
     }
     assert!(compared > 30);
+    // preview.jpg: the initial view, 256×256, with the survey's structure in it.
+    let preview = image::open(hips.root.join("preview.jpg"))
+        .unwrap()
+        .to_luma8();
+    assert_eq!(preview.dimensions(), (256, 256));
+    let levels: std::collections::HashSet<u8> = preview.pixels().map(|p| p.0[0]).collect();
+    assert!(levels.len() > 32, "flat preview.jpg");
     // Allsky.png is Allsky.fits flipped through the same cut.
     let (hdus, _) = hipsforge::fits::list_image_hdus(
         &hips.root.join("Norder3/Allsky.fits"),

@@ -108,12 +108,70 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
     }
+    write_preview_jpg(root, &hips, &tone)?;
     update_properties(root, &hips.properties, &o.formats, &tone)?;
     Ok(PreviewReport {
         tone,
         tiles: jobs.len(),
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Width of `preview.jpg`, the thumbnail HiPS lists show.
+const PREVIEW_SIZE: usize = 256;
+
+/// `preview.jpg`: the initial view (hips_initial_ra/dec/fov) cut from the FITS tiles through
+/// the survey's cut; an all-sky survey is shown whole in Aitoff.
+fn write_preview_jpg(root: &Path, hips: &HipsDir, tone: &ToneMap) -> Result<(), String> {
+    use crate::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
+    let num = |k: &str, d: f64| {
+        hips.properties
+            .get(k)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(d)
+    };
+    let fov = num("hips_initial_fov", 1.0);
+    // Aitoff spans about 324° × 162° on the sphere: 330° across leaves a small margin.
+    let (projection, lon, lat, width) = if fov >= 180.0 {
+        ("AIT", 0.0, 0.0, 330.0)
+    } else {
+        (
+            "TAN",
+            num("hips_initial_ra", 0.0),
+            num("hips_initial_dec", 0.0),
+            fov.min(120.0),
+        )
+    };
+    let (w, h) = if projection == "AIT" {
+        (PREVIEW_SIZE, PREVIEW_SIZE / 2)
+    } else {
+        (PREVIEW_SIZE, PREVIEW_SIZE)
+    };
+    let spec = GridSpec {
+        lon,
+        lat,
+        width: w,
+        height: h,
+        scale_deg: width / w as f64,
+        projection: projection.into(),
+        rotation_deg: 0.0,
+        frame: hips.frame,
+    };
+    let grid = Grid::from_spec(&spec)?;
+    let survey = Survey::open(root, 0)?;
+    let data = cutout(
+        &TileStore::new(256 << 20),
+        &survey,
+        &grid,
+        Kernel::Flux,
+        None,
+    )?;
+    let path = root.join("preview.jpg");
+    write_atomic(
+        &path,
+        &Picture::grey(&data, w, h, tone).encode(PreviewFormat::Jpeg)?,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn update_properties(
