@@ -406,6 +406,38 @@ fn cutout_endpoints_answer_arrays_images_and_json_errors() {
             .dimensions(),
         (50, 40)
     );
+    // A full WCS instead of width/height/fov (astroquery sends WCS.to_header() as JSON).
+    let wcs = r#"{"NAXIS1":30,"NAXIS2":20,"CTYPE1":"RA---TAN","CTYPE2":"DEC--TAN","CRVAL1":162.52982,"CRVAL2":30.67692,"CRPIX1":15.5,"CRPIX2":10.5,"CDELT1":-0.0005,"CDELT2":0.0005}"#;
+    let encoded: String = wcs
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let r = get(
+        addr,
+        &format!("/hips-image-services/hips2fits?hips=first&wcs={encoded}"),
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let header = String::from_utf8_lossy(&r.body[..2880]).into_owned();
+    let card = |k: &str| {
+        header
+            .as_bytes()
+            .chunks(80)
+            .map(String::from_utf8_lossy)
+            .find(|c| c.starts_with(&format!("{k:<8}=")))
+            .unwrap()
+            .to_string()
+    };
+    assert!(
+        card("NAXIS1").contains(" 30") && card("NAXIS2").contains(" 20"),
+        "{header}"
+    );
+    assert!(card("CRVAL1").contains("162.52982"));
     for (target, status, title) in [
         ("/hips-image-services/hips2fits?hips=nope&width=5&height=5&fov=1&ra=0&dec=0", 404, "Unknown HiPS"),
         ("/hips-image-services/hips2fits?hips=first&width=5&fov=1&ra=0&dec=0", 400, "Bad request"),
