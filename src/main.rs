@@ -108,10 +108,13 @@ struct CutoutArgs {
     /// Frame of the positions and stamps.
     #[arg(long, value_enum, default_value = "icrs")]
     frame: PositionFrame,
+    /// Column of right ascension (default: ra, ra_deg, raj2000, ...).
     #[arg(long)]
     ra_col: Option<String>,
+    /// Column of declination (default: dec, dec_deg, dej2000, ...).
     #[arg(long)]
     dec_col: Option<String>,
+    /// Column of object ids kept in the manifest (default: id, objid, name, ...; else the row).
     #[arg(long)]
     id_col: Option<String>,
     /// Output: .npy (N, bands, size, size) float32, or .fits (NAXIS4 = N); a manifest CSV is
@@ -328,6 +331,7 @@ struct PreviewArgs {
     format: String,
     #[command(flatten)]
     look: PreviewLook,
+    /// No log lines.
     #[arg(long, short)]
     quiet: bool,
 }
