@@ -130,6 +130,7 @@ struct CutoutArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// No progress bar.
     #[arg(long, short)]
     quiet: bool,
 }
