@@ -3,7 +3,7 @@
 //!
 //!     cargo run --release --example cutout
 
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
 use hipsforge::wcs::Frame;
 

@@ -2,7 +2,10 @@
 //!
 //! Data flows one way: [`fits`] + [`wcs`] → [`build`] → [`hips`] files on disk.
 
-pub mod build;
+/// `hipsforge VERSION`: what `hips_builder` and the ORIGIN card of written files say.
+pub const PRODUCER: &str = concat!("hipsforge ", env!("CARGO_PKG_VERSION"));
+
+pub mod builder;
 pub mod cache;
 pub mod cutout;
 pub mod fits;
@@ -11,6 +14,6 @@ pub mod interp;
 pub mod lint;
 pub mod output;
 pub mod preview;
+pub mod reader;
 pub mod serve;
-pub mod tiles;
 pub mod wcs;

@@ -239,7 +239,7 @@ pub fn lint(root: &Path) -> Vec<Finding> {
     if min_order > 2 {
         l.warn(format!("orders 0..{} are missing (hips_order_min = {min_order}): some clients show nothing at wide fields", min_order - 1));
     }
-    let hips = crate::tiles::HipsDir {
+    let hips = crate::reader::HipsDir {
         root: root.to_path_buf(),
         properties: props.clone(),
         order,

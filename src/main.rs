@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
-use hipsforge::build::resample::{Coadd, Interpolation, Sampling};
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::resample::{Coadd, Interpolation, Sampling};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::fits::HduSelection;
 use hipsforge::hips::pixels::Reducer;
 use hipsforge::hips::properties::Properties;

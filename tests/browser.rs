@@ -10,7 +10,7 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::preview::{write_previews, PreviewFormat, PreviewOptions, Stretch};
 use hipsforge::serve::{router, ServeOptions};
 

@@ -5,11 +5,11 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use hipsforge::build::inputs::{collect_files, discover};
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::inputs::{collect_files, discover};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::fits::{read_pixels, HduSelection};
-use hipsforge::tiles::{HipsDir, PixelReader};
-use hipsforge::wcs::frame::{rotate, xyz_to_lonlat};
+use hipsforge::reader::{HipsDir, PixelReader};
+use hipsforge::wcs::frame::xyz_to_lonlat;
 
 fn build_set(
     inputs: &[PathBuf],
@@ -49,15 +49,8 @@ fn assert_hips_follows_input(hips: &HipsDir, inputs: &[PathBuf], hdus: HduSelect
                     continue;
                 }
                 // Off-sky pixels (outside an all-sky AIT ellipse) hold values but no sky.
-                let Some(v) = image.wcs.pixel_to_xyz(x as f64 + 1.0, y as f64 + 1.0) else {
+                let Some(v) = image.pixel_to_hips(x as f64 + 1.0, y as f64 + 1.0) else {
                     continue;
-                };
-                let v = match &image.to_image_frame {
-                    Some(m) => rotate(
-                        &std::array::from_fn(|a| std::array::from_fn(|b| m[b][a])),
-                        v,
-                    ),
-                    None => v,
                 };
                 let (lon, lat) = xyz_to_lonlat(v);
                 let ours = reader.bilinear(lon, lat).unwrap() as f64;

@@ -4,9 +4,9 @@
 mod common;
 
 use common::{sky_model, two_image_scene as scene, Scene};
-use hipsforge::build::index::cell_size_deg;
-use hipsforge::build::{build, BuildOptions};
-use hipsforge::tiles::{HipsDir, PixelReader};
+use hipsforge::builder::{build, BuildOptions};
+use hipsforge::hips::geometry::cell_size_deg;
+use hipsforge::reader::{HipsDir, PixelReader};
 use hipsforge::wcs::frame::{lonlat_to_xyz, xyz_to_lonlat};
 
 fn background(ra: f64, dec: f64) -> f64 {

@@ -6,7 +6,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::cutout::bulk::{run_bulk, BulkOptions};
 use hipsforge::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
 use hipsforge::wcs::Frame;

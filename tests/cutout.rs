@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::{sky_model, two_image_scene, Scene};
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
 use hipsforge::wcs::Frame;
 

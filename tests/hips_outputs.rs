@@ -5,12 +5,12 @@ mod common;
 
 use std::path::Path;
 
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::fits::{list_image_hdus, read_pixels, HduSelection, Header, ImageHdu};
 use hipsforge::hips::layout::{split_subindex, tile_path};
 use hipsforge::hips::moc::Coverage;
 use hipsforge::hips::pixels::{shrink, Reducer};
-use hipsforge::tiles::HipsDir;
+use hipsforge::reader::HipsDir;
 
 fn build_first(out: &Path, configure: impl FnOnce(&mut BuildOptions)) -> HipsDir {
     let mut o = BuildOptions::new(
@@ -228,11 +228,10 @@ fn a_galactic_hips_has_an_icrs_moc_covering_its_data() {
     // Input pixels (galactic WCS) converted to ICRS all fall in the MOC.
     let (hdus, _) = list_image_hdus(&input, &HduSelection::FirstImage).unwrap();
     let wcs = hipsforge::wcs::Wcs::from_header(&hdus[0].header).unwrap();
-    let to_icrs = hipsforge::wcs::frame::rotation(
+    let to_icrs = hipsforge::wcs::frame::Rotation::between(
         hipsforge::wcs::Frame::Galactic,
         hipsforge::wcs::Frame::Equatorial,
-    )
-    .unwrap();
+    );
     for (x, y) in [
         (5.0, 5.0),
         (150.0, 150.0),
@@ -240,7 +239,7 @@ fn a_galactic_hips_has_an_icrs_moc_covering_its_data() {
         (20.0, 295.0),
         (295.0, 295.0),
     ] {
-        let v = hipsforge::wcs::frame::rotate(&to_icrs, wcs.pixel_to_xyz(x, y).unwrap());
+        let v = to_icrs.apply(wcs.pixel_to_xyz(x, y).unwrap());
         let (ra, dec) = hipsforge::wcs::frame::xyz_to_lonlat(v);
         assert!(
             moc.intersects_cell(moc.depth(), cdshealpix::nested::hash(moc.depth(), ra, dec)),

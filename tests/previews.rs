@@ -4,13 +4,13 @@ mod common;
 
 use std::path::Path;
 
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::hips::layout::{join_subindex, split_subindex, tile_path};
 use hipsforge::lint::{lint, Level};
 use hipsforge::preview::{
     write_previews, CutSpec, PreviewFormat, PreviewOptions, Stretch, ToneMap,
 };
-use hipsforge::tiles::HipsDir;
+use hipsforge::reader::HipsDir;
 
 fn build_scene(dir: &Path) -> HipsDir {
     let s = common::two_image_scene();

@@ -3,10 +3,12 @@
 
 mod common;
 
-use hipsforge::build::index::{auto_order, build_index};
-use hipsforge::build::inputs::{collect_files, discover};
-use hipsforge::build::resample::{source_positions, Positions, MAX_GRID_ERROR};
+use hipsforge::builder::index::build_index;
+use hipsforge::builder::inputs::{collect_files, discover};
+use hipsforge::builder::resample::{source_positions, Positions};
 use hipsforge::fits::HduSelection;
+use hipsforge::hips::geometry::order_for_pixel_scale;
+use hipsforge::interp::MAX_BLOCK_ERROR;
 use hipsforge::wcs::Frame;
 
 #[test]
@@ -30,7 +32,7 @@ fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
     let width = 128;
     let mut worst = 0.0f64;
     for image in &found.images {
-        let order = auto_order(image.wcs.pixel_scale_deg(), 7, 3).min(10);
+        let order = order_for_pixel_scale(image.wcs.pixel_scale_deg(), 7, 3..=10);
         let index = build_index(std::slice::from_ref(image), order);
         // A spread of tiles: every k-th of the candidates, at most 8.
         let tiles: Vec<u64> = index.keys().copied().collect();
@@ -66,7 +68,7 @@ fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
             }
         }
         assert!(
-            worst <= MAX_GRID_ERROR * 1.5,
+            worst <= MAX_BLOCK_ERROR * 1.5,
             "{}: grid error {worst} px",
             image.label()
         );

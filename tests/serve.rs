@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 
-use hipsforge::build::{build, BuildOptions};
+use hipsforge::builder::{build, BuildOptions};
 use hipsforge::serve::{router, ServeOptions};
 
 struct Reply {
@@ -136,7 +136,7 @@ fn start(dir: &Path, extra_mounts: Vec<(String, PathBuf)>) -> (SocketAddr, PathB
 }
 
 fn first_tile(hips: &Path, ext: &str) -> String {
-    let h = hipsforge::tiles::HipsDir::open(hips).unwrap();
+    let h = hipsforge::reader::HipsDir::open(hips).unwrap();
     let t = h.tiles(h.order, ext).unwrap()[0];
     format!("Norder{}/Dir{}/Npix{t}.{ext}", h.order, t / 10_000 * 10_000)
 }

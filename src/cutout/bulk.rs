@@ -14,7 +14,7 @@ use super::positions::{read_positions, Columns, Position};
 use super::stack::{StackFile, StackFormat};
 use super::{Grid, GridSpec, Kernel, Survey, TileStore};
 use crate::fits::write::{Card, CardValue};
-use crate::wcs::frame::{lonlat_to_xyz, rotate, rotation, xyz_to_lonlat};
+use crate::wcs::frame::Rotation;
 use crate::wcs::Frame;
 
 /// Objects per chunk: the unit of parallel work and of resumption.
@@ -55,7 +55,7 @@ pub struct BulkReport {
 /// The stamps of one object, band after band.
 pub fn stamps(
     store: &TileStore,
-    bands: &[Survey],
+    bands: &[&Survey],
     spec: &GridSpec,
     kernel: Kernel,
     order: Option<u8>,
@@ -233,14 +233,13 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
 
     // HEALPix order of the objects at the tile order the first band will read.
     let order = o.order.unwrap_or_else(|| surveys[0].order_for(scale));
-    let to_hips = rotation(o.frame, surveys[0].hips.frame);
+    let to_hips = Rotation::between(o.frame, surveys[0].hips.frame);
     let layer = cdshealpix::nested::get(order);
     let mut sorted: Vec<(u64, usize)> = positions
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let v = lonlat_to_xyz(p.ra.to_radians(), p.dec.to_radians());
-            let (lon, lat) = xyz_to_lonlat(to_hips.map_or(v, |m| rotate(&m, v)));
+            let (lon, lat) = to_hips.apply_lonlat(p.ra.to_radians(), p.dec.to_radians());
             (layer.hash(lon, lat), i)
         })
         .collect();
@@ -265,6 +264,7 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
     );
     bar.set_position(resumed as u64);
     let store = TileStore::new(o.cache_bytes);
+    let bands: Vec<&Survey> = surveys.iter().collect();
     let stamp_len = surveys.len() * o.size * o.size;
     let results: Vec<Vec<(usize, String)>> = chunks
         .par_iter()
@@ -282,7 +282,7 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
                     rotation_deg: 0.0,
                     frame: o.frame,
                 };
-                let values = stamps(&store, &surveys, &spec, o.kernel, o.order)?;
+                let values = stamps(&store, &bands, &spec, o.kernel, o.order)?;
                 stack
                     .write_rows(row, &values)
                     .map_err(|e| format!("{}: {e}", o.out.display()))?;

@@ -12,9 +12,9 @@ use std::sync::Arc;
 pub use grid::{Grid, GridSpec};
 pub use sample::Kernel;
 
-use crate::build::index::cell_size_deg;
 use crate::cache::BoundedCache;
-use crate::tiles::HipsDir;
+use crate::hips::geometry::order_for_pixel_scale;
+use crate::reader::HipsDir;
 
 /// An opened HiPS with a key for the tile cache.
 #[derive(Debug)]
@@ -43,9 +43,7 @@ impl Survey {
     /// deepest order).
     pub fn order_for(&self, scale_deg: f64) -> u8 {
         let bits = self.hips.width.trailing_zeros() as u8;
-        (self.min_order..=self.hips.order)
-            .find(|&k| cell_size_deg(k + bits) <= scale_deg)
-            .unwrap_or(self.hips.order)
+        order_for_pixel_scale(scale_deg, bits, self.min_order..=self.hips.order)
     }
 }
 

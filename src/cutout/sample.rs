@@ -1,11 +1,10 @@
 //! Sampling a HiPS onto a cutout grid.
 //!
-//! Speed by design (as in the builder): the grid is cut into blocks of `BLOCK`×`BLOCK` pixels;
-//! the exact transform (grid pixel → sky → HEALPix tile and in-tile position) runs at each
-//! block's four corners, and inside the block positions are interpolated when all corners fall
-//! in one tile, away from its edge, and the interpolation matches the exact transform at the
-//! block centre to `MAX_ERROR` HiPS pixels. Other blocks (tile edges, projection edges) are
-//! done exactly, pixel by pixel, with HEALPix's own bilinear neighbours across tiles.
+//! Speed by design (as in the builder, see [`crate::interp`]): the exact transform (grid pixel
+//! → sky → HEALPix tile and in-tile position) runs at the corners of blocks of [`BLOCK`]²
+//! pixels, and a checked [`Quad`] gives the positions inside when the block lies within one
+//! tile. Other blocks (tile edges, projection edges) are done exactly, pixel by pixel, with
+//! HEALPix's own bilinear neighbours across tiles.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,11 +14,9 @@ use cdshealpix::nested;
 use super::grid::Grid;
 use super::{Survey, TileStore};
 use crate::hips::layout::fits_index;
-use crate::interp::{bilinear_weights, weighted_mean_of_valid};
-use crate::wcs::frame::{rotate, xyz_to_lonlat};
+use crate::interp::{bilinear_weights, weighted_mean_of_valid, Quad, BLOCK};
+use crate::wcs::frame::{xyz_to_lonlat, Rotation};
 
-const BLOCK: usize = 16;
-const MAX_ERROR: f64 = 0.01;
 /// Sub-samples per axis of the flux-conserving kernel.
 const FLUX_SUBSAMPLES: usize = 4;
 
@@ -93,7 +90,7 @@ struct Sampler<'a> {
     layer: &'static nested::Layer,
     width: usize,
     depth: u8,
-    to_hips: Option<[[f64; 3]; 3]>,
+    to_hips: Rotation,
 }
 
 impl Sampler<'_> {
@@ -101,11 +98,7 @@ impl Sampler<'_> {
     #[inline]
     fn lonlat(&self, x: f64, y: f64) -> Option<(f64, f64)> {
         let v = self.grid.wcs.pixel_to_xyz(x + 1.0, y + 1.0)?;
-        let v = match &self.to_hips {
-            Some(m) => rotate(m, v),
-            None => v,
-        };
-        Some(xyz_to_lonlat(v))
+        Some(xyz_to_lonlat(self.to_hips.apply(v)))
     }
 
     /// Tile and continuous in-tile position of grid pixel (x, y).
@@ -114,6 +107,29 @@ impl Sampler<'_> {
         let (lon, lat) = self.lonlat(x, y)?;
         let (hash, dx, dy) = self.layer.hash_with_dxdy(lon, lat);
         Some((hash, dx * self.width as f64, dy * self.width as f64))
+    }
+
+    /// The tile and in-tile interpolation of the block with corners (ax, ay) and (cx, cy), when
+    /// all four corners and the centre fall in one tile, a pixel away from its edges (so that
+    /// bilinear neighbours stay inside), and the interpolation matches the exact centre.
+    fn block_quad(&self, ax: f64, ay: f64, cx: f64, cy: f64) -> Option<(u64, Quad)> {
+        let corners = [
+            self.locate(ax, ay)?,
+            self.locate(cx, ay)?,
+            self.locate(ax, cy)?,
+            self.locate(cx, cy)?,
+        ];
+        let tile = corners[0].0;
+        if corners.iter().any(|c| c.0 != tile) {
+            return None;
+        }
+        let quad = Quad::from_corners(corners.map(|(_, u, v)| Some((u, v))))?;
+        let inside = |u: f64| u >= 1.0 && u < self.width as f64 - 1.0;
+        let (centre_tile, u, v) = self.locate((ax + cx) / 2.0, (ay + cy) / 2.0)?;
+        (quad.all_corners(|(u, v)| inside(u) && inside(v))
+            && centre_tile == tile
+            && quad.matches_centre(Some((u, v))))
+        .then_some((tile, quad))
     }
 
     /// Exact value at grid position (x, y), reading across tiles as HEALPix neighbours need.
@@ -186,7 +202,7 @@ pub fn sample(
         layer: nested::get(order),
         width,
         depth: order + bits,
-        to_hips: crate::wcs::frame::rotation(grid.wcs.frame, survey.hips.frame),
+        to_hips: Rotation::between(grid.wcs.frame, survey.hips.frame),
     };
     let mut tiles = LocalTiles {
         store,
@@ -197,7 +213,6 @@ pub fn sample(
     let (gw, gh) = (grid.width, grid.height);
     let mut out = vec![f32::NAN; gw * gh];
     let subs = subsamples(kernel);
-    let edge = (0.5, width as f64 - 0.5);
     for by in (0..gh).step_by(BLOCK) {
         for bx in (0..gw).step_by(BLOCK) {
             let (x1, y1) = ((bx + BLOCK).min(gw) - 1, (by + BLOCK).min(gh) - 1);
@@ -208,46 +223,16 @@ pub fn sample(
                 x1 as f64 + 0.5,
                 y1 as f64 + 0.5,
             );
-            let corners = [
-                sampler.locate(ax, ay),
-                sampler.locate(cx, ay),
-                sampler.locate(ax, cy),
-                sampler.locate(cx, cy),
-            ];
-            let affine = corners
-                .iter()
-                .copied()
-                .collect::<Option<Vec<_>>>()
-                .filter(|c| {
-                    let tile = c[0].0;
-                    let inside = |u: f64| u >= edge.0 + 0.5 && u < edge.1 - 0.5;
-                    c.iter()
-                        .all(|&(t, u, v)| t == tile && inside(u) && inside(v))
-                        && sampler
-                            .locate((ax + cx) / 2.0, (ay + cy) / 2.0)
-                            .is_some_and(|(t, u, v)| {
-                                let (mu, mv) = (
-                                    (c[0].1 + c[1].1 + c[2].1 + c[3].1) / 4.0,
-                                    (c[0].2 + c[1].2 + c[2].2 + c[3].2) / 4.0,
-                                );
-                                t == tile && (mu - u).hypot(mv - v) <= MAX_ERROR
-                            })
-                });
-            match affine {
-                Some(c) => {
-                    let tile = tiles.tile(c[0].0)?.clone();
+            match sampler.block_quad(ax, ay, cx, cy) {
+                Some((tile, quad)) => {
+                    let tile = tiles.tile(tile)?.clone();
                     let Some(data) = tile.as_ref() else { continue };
-                    let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
                     let (sx, sy) = (cx - ax, cy - ay);
                     for y in by..=y1 {
                         for x in bx..=x1 {
                             let value = |(ox, oy): &(f64, f64)| {
-                                let (tx, ty) =
-                                    ((x as f64 + ox - ax) / sx, (y as f64 + oy - ay) / sy);
-                                let u =
-                                    lerp(lerp(c[0].1, c[1].1, tx), lerp(c[2].1, c[3].1, tx), ty);
-                                let v =
-                                    lerp(lerp(c[0].2, c[1].2, tx), lerp(c[2].2, c[3].2, tx), ty);
+                                let (u, v) =
+                                    quad.at((x as f64 + ox - ax) / sx, (y as f64 + oy - ay) / sy);
                                 match kernel {
                                     Kernel::Nearest => {
                                         data[fits_index(width, u as usize, v as usize)]

@@ -7,7 +7,7 @@ pub mod write;
 use std::path::{Path, PathBuf};
 
 pub use header::Header;
-pub use read::{list_image_hdus, read_pixels, HduSelection, ImageHdu, SkippedHdu};
+pub use read::{list_image_hdus, read_pixels, read_tile, HduSelection, ImageHdu, SkippedHdu};
 
 #[derive(Debug, thiserror::Error)]
 pub enum FitsError {

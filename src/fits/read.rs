@@ -301,6 +301,17 @@ pub fn read_pixels(image: &ImageHdu) -> Result<Vec<f32>, FitsError> {
     Ok(data)
 }
 
+/// Reads a square tile of `width` pixels (a HiPS tile or one we wrote) from the primary HDU.
+pub fn read_tile(path: &Path, width: usize) -> Result<Vec<f32>, FitsError> {
+    read_pixels(&ImageHdu {
+        path: path.to_path_buf(),
+        hdu: 0,
+        header: Header::default(),
+        width,
+        height: width,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::plane_size;

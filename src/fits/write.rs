@@ -28,6 +28,11 @@ impl Card {
         }
     }
 
+    /// `ORIGIN = 'hipsforge VERSION'`, the card every file we write carries.
+    pub fn origin() -> Card {
+        Card::new("ORIGIN", CardValue::Str(crate::PRODUCER.into()), "")
+    }
+
     /// The 80-character card image, numbers right-justified to column 30 (fixed format).
     fn image(&self) -> String {
         let value = match &self.value {

@@ -10,7 +10,8 @@ const ALADIN_SOURCES: [&str; 3] = [
     "https://aladin.cds.unistra.fr/AladinLite/api/v3/latest/aladin.js",
 ];
 
-fn escape(s: &str) -> String {
+/// `s` with the characters that HTML text and attribute values reserve escaped.
+pub fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -60,6 +60,22 @@ pub fn pixel_nested_index(npix: u64, width: usize, col: usize, row: usize) -> u6
     npix * (width * width) as u64 + join_subindex(x, y)
 }
 
+/// Every card a tile header carries: ORDER, NPIX, the HPX WCS and ORIGIN.
+pub fn tile_header_cards(
+    order: u8,
+    npix: u64,
+    width: usize,
+    frame: crate::wcs::Frame,
+) -> Vec<Card> {
+    let mut cards = vec![
+        Card::new("ORDER", CardValue::Int(order as i64), "HEALPix order"),
+        Card::new("NPIX", CardValue::Int(npix as i64), "HEALPix nested index"),
+    ];
+    cards.extend(tile_wcs_cards(order, npix, width, frame));
+    cards.push(Card::origin());
+    cards
+}
+
 /// The HPX celestial WCS cards (PV2_1 = 4, PV2_2 = 3) under which a standard FITS reader puts
 /// each tile pixel at its HEALPix cell centre. The HPX plane holds the 12 base cells as 90°
 /// diamonds; the tile grid is that plane turned by 45°.

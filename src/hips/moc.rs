@@ -1,5 +1,6 @@
 //! `Moc.fits`: the coverage of a HiPS as a MOC (IVOA MOC 2.0, NUNIQ cells), with the `moc` crate.
 
+use crate::wcs::frame::Rotation;
 use moc::moc::range::RangeMOC;
 use moc::moc::{CellHpxMOCIterator, RangeMOCIntoIterator, RangeMOCIterator};
 use moc::qty::Hpx;
@@ -41,8 +42,10 @@ impl Coverage {
     /// The same sky in another frame: each cell (split to at most depth 10 so that its edges
     /// are close to great circles) has its vertices rotated by `rotation` and is covered
     /// exactly, at this MOC's depth, by cdshealpix's polygon coverage. A slight superset.
-    pub fn rotated(&self, rotation: &[[f64; 3]; 3]) -> Coverage {
-        use crate::wcs::frame::{lonlat_to_xyz, rotate, xyz_to_lonlat};
+    pub fn rotated(&self, rotation: &Rotation) -> Coverage {
+        if rotation.is_identity() {
+            return self.clone();
+        }
         let depth = self.depth();
         let split = depth.min(10);
         let mut cells: Vec<(u8, u64)> = Vec::new();
@@ -56,7 +59,7 @@ impl Coverage {
             for child in (idx << shift)..((idx + 1) << shift) {
                 let corners: Vec<(f64, f64)> = cdshealpix::nested::vertices(sub, child)
                     .iter()
-                    .map(|&(lon, lat)| xyz_to_lonlat(rotate(rotation, lonlat_to_xyz(lon, lat))))
+                    .map(|&(lon, lat)| rotation.apply_lonlat(lon, lat))
                     .collect();
                 let bmoc = cdshealpix::nested::polygon_coverage(depth, &corners, true);
                 cells.extend((&bmoc).into_iter().map(|c| (c.depth, c.hash)));
@@ -153,7 +156,6 @@ mod tests {
 
     #[test]
     fn rotation_to_icrs_covers_the_same_sky() {
-        use crate::wcs::frame::{lonlat_to_xyz, rotate, rotation, xyz_to_lonlat};
         use crate::wcs::Frame;
         // A patch of galactic order-8 cells around (l, b) = (10.5°, 0°).
         let layer = cdshealpix::nested::get(8);
@@ -166,12 +168,12 @@ mod tests {
             .collect();
         cells.sort_unstable();
         let galactic = Coverage::from_cells(8, cells.into_iter());
-        let icrs = galactic.rotated(&rotation(Frame::Galactic, Frame::Equatorial).unwrap());
+        let to_icrs = Rotation::between(Frame::Galactic, Frame::Equatorial);
+        let icrs = galactic.rotated(&to_icrs);
         // Every galactic cell centre, in ICRS, is inside; the area is about the same.
-        let to_icrs = rotation(Frame::Galactic, Frame::Equatorial).unwrap();
         for c in layer.neighbours(centre, true).values_vec() {
             let (l, b) = layer.center(c);
-            let (ra, dec) = xyz_to_lonlat(rotate(&to_icrs, lonlat_to_xyz(l, b)));
+            let (ra, dec) = to_icrs.apply_lonlat(l, b);
             assert!(icrs.intersects_cell(8, layer.hash(ra, dec)));
         }
         let ratio = icrs.sky_fraction() / galactic.sky_fraction();

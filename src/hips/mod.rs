@@ -2,6 +2,7 @@
 //! and small writers; no build policy.
 
 pub mod allsky;
+pub mod geometry;
 pub mod html;
 pub mod layout;
 pub mod moc;

@@ -13,7 +13,7 @@ use crate::hips::allsky::{self, ALLSKY_ORDER};
 use crate::hips::layout::tile_path;
 use crate::hips::properties::Properties;
 use crate::output::write_atomic;
-use crate::tiles::HipsDir;
+use crate::reader::HipsDir;
 pub use encode::PreviewFormat;
 pub use encode::{Channels, Picture};
 pub use tone::{CutSpec, Stretch, ToneMap};

@@ -13,7 +13,7 @@ use crate::hips::layout::tile_path;
 use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
 use crate::output::write_atomic;
-use crate::tiles::HipsDir;
+use crate::reader::HipsDir;
 
 #[derive(Debug, Clone)]
 pub struct RgbOptions {
@@ -280,10 +280,7 @@ fn rgb_properties(
         "moc_sky_fraction",
         format!("{:.5e}", coverage.sky_fraction()),
     );
-    p.set(
-        "hips_builder",
-        format!("hipsforge {}", env!("CARGO_PKG_VERSION")),
-    );
+    p.set("hips_builder", crate::PRODUCER);
     p
 }
 

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use rayon::prelude::*;
 
 use super::AppState;
-use crate::cutout::bulk::parse_scale;
+use crate::cutout::bulk::{parse_scale, stamps};
 use crate::cutout::positions::{parse_positions, Columns};
 use crate::cutout::stack::npy_header;
 use crate::cutout::{cutout, Grid, GridSpec, Kernel, Survey};
@@ -174,11 +174,7 @@ pub async fn hips2fits(
             CardValue::Str(id.to_string()),
             "HiPS sampled",
         ));
-        cards.push(Card::new(
-            "ORIGIN",
-            CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))),
-            "",
-        ));
+        cards.push(Card::origin());
         let bytes = encode_image(grid.width, grid.height, &data, Encoding::float32(), &cards);
         return Ok(([(header::CONTENT_TYPE, "application/fits")], bytes).into_response());
     };
@@ -289,6 +285,7 @@ pub async fn bulk(
     let worker = state.clone();
     let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
         let shape = [positions.len(), keys.len(), size, size];
+        let bands: Vec<&Survey> = keys.iter().map(|&k| &worker.surveys[k as usize]).collect();
         let stacks = positions
             .par_iter()
             .map(|p| {
@@ -302,18 +299,7 @@ pub async fn bulk(
                     rotation_deg: 0.0,
                     frame,
                 };
-                let grid = Grid::from_spec(&spec)?;
-                let mut out = Vec::with_capacity(keys.len() * size * size);
-                for &k in &keys {
-                    out.extend(cutout(
-                        &worker.tiles,
-                        &worker.surveys[k as usize],
-                        &grid,
-                        kernel,
-                        None,
-                    )?);
-                }
-                Ok(out)
+                stamps(&worker.tiles, &bands, &spec, kernel, None)
             })
             .collect::<Result<Vec<Vec<f32>>, String>>()?;
         let mut bytes = npy_header(&shape);

@@ -22,6 +22,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeFile;
 
 use crate::cache::BoundedCache;
+use crate::hips::html::escape;
 
 pub use mount::Mount;
 use mount::{cache_control, content_type, Refusal};
@@ -489,13 +490,6 @@ async fn hipslist(
         body,
     )
         .into_response()
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 async fn landing(State(state): State<Arc<AppState>>) -> Html<String> {

@@ -46,32 +46,54 @@ const ICRS_TO_GALACTIC: [[f64; 3]; 3] = [
     ],
 ];
 
-/// The rotation taking unit vectors of `from` to unit vectors of `to`.
-pub fn rotation(from: Frame, to: Frame) -> Option<[[f64; 3]; 3]> {
-    match (from, to) {
-        (Frame::Equatorial, Frame::Galactic) => Some(ICRS_TO_GALACTIC),
-        (Frame::Galactic, Frame::Equatorial) => Some(transpose(&ICRS_TO_GALACTIC)),
-        _ => None,
-    }
-}
+/// A rotation of unit vectors from one celestial frame to another; the identity (no arithmetic
+/// at all) when the two frames are the same.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rotation(Option<[[f64; 3]; 3]>);
 
-fn transpose(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
-    let mut t = [[0.0; 3]; 3];
-    for (i, row) in m.iter().enumerate() {
-        for (j, v) in row.iter().enumerate() {
-            t[j][i] = *v;
+impl Rotation {
+    /// No rotation.
+    pub const IDENTITY: Rotation = Rotation(None);
+
+    /// The rotation taking unit vectors of `from` to unit vectors of `to`.
+    pub fn between(from: Frame, to: Frame) -> Rotation {
+        match (from, to) {
+            (Frame::Equatorial, Frame::Galactic) => Rotation(Some(ICRS_TO_GALACTIC)),
+            (Frame::Galactic, Frame::Equatorial) => Rotation(Some(ICRS_TO_GALACTIC)).inverse(),
+            _ => Rotation::IDENTITY,
         }
     }
-    t
-}
 
-#[inline]
-pub fn rotate(m: &[[f64; 3]; 3], v: [f64; 3]) -> [f64; 3] {
-    [
-        m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2],
-        m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
-        m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2],
-    ]
+    /// The opposite rotation (the transposed matrix).
+    pub fn inverse(self) -> Rotation {
+        Rotation(
+            self.0
+                .map(|m| std::array::from_fn(|i| std::array::from_fn(|j| m[j][i]))),
+        )
+    }
+
+    /// Whether this rotation leaves every vector as it is.
+    pub fn is_identity(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// The rotated vector.
+    #[inline]
+    pub fn apply(&self, v: [f64; 3]) -> [f64; 3] {
+        match &self.0 {
+            None => v,
+            Some(m) => [
+                m[0][0] * v[0] + m[0][1] * v[1] + m[0][2] * v[2],
+                m[1][0] * v[0] + m[1][1] * v[1] + m[1][2] * v[2],
+                m[2][0] * v[0] + m[2][1] * v[1] + m[2][2] * v[2],
+            ],
+        }
+    }
+
+    /// (lon, lat) in radians, rotated.
+    pub fn apply_lonlat(&self, lon: f64, lat: f64) -> (f64, f64) {
+        xyz_to_lonlat(self.apply(lonlat_to_xyz(lon, lat)))
+    }
 }
 
 /// Longitude, latitude (radians) → unit vector.
@@ -97,8 +119,8 @@ mod tests {
     use super::*;
 
     fn to_galactic(ra: f64, dec: f64) -> (f64, f64) {
-        let m = rotation(Frame::Equatorial, Frame::Galactic).unwrap();
-        let (l, b) = xyz_to_lonlat(rotate(&m, lonlat_to_xyz(ra.to_radians(), dec.to_radians())));
+        let (l, b) = Rotation::between(Frame::Equatorial, Frame::Galactic)
+            .apply_lonlat(ra.to_radians(), dec.to_radians());
         (l.to_degrees(), b.to_degrees())
     }
 
@@ -115,10 +137,13 @@ mod tests {
 
     #[test]
     fn rotations_are_inverse() {
-        let g = rotation(Frame::Equatorial, Frame::Galactic).unwrap();
-        let e = rotation(Frame::Galactic, Frame::Equatorial).unwrap();
+        let g = Rotation::between(Frame::Equatorial, Frame::Galactic);
+        let e = Rotation::between(Frame::Galactic, Frame::Equatorial);
+        assert!(
+            !g.is_identity() && Rotation::between(Frame::Galactic, Frame::Galactic).is_identity()
+        );
         let v = lonlat_to_xyz(1.0, 0.3);
-        let w = rotate(&e, rotate(&g, v));
+        let w = e.apply(g.apply(v));
         for i in 0..3 {
             assert!((v[i] - w[i]).abs() < 1e-14);
         }

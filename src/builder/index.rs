@@ -6,22 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use cdshealpix::nested;
 
 use super::inputs::SourceImage;
-use crate::wcs::frame::{rotate, xyz_to_lonlat};
-
-/// Angular size (degrees) of a HEALPix cell at `depth`: the square root of its area.
-pub fn cell_size_deg(depth: u8) -> f64 {
-    (4.0 * std::f64::consts::PI / (12.0 * 4f64.powi(depth as i32)))
-        .sqrt()
-        .to_degrees()
-}
-
-/// The shallowest tile order (≥ `min`) whose HiPS pixels are not coarser than `pixel_deg`.
-pub fn auto_order(pixel_deg: f64, tile_width_bits: u8, min: u8) -> u8 {
-    let max = 29 - tile_width_bits;
-    (min..=max)
-        .find(|&k| cell_size_deg(k + tile_width_bits) <= pixel_deg)
-        .unwrap_or(max)
-}
+use crate::hips::geometry::cell_size_deg;
+use crate::wcs::frame::xyz_to_lonlat;
 
 /// Tile → the images (indices into the input list, in input order) that may cover it.
 pub type TileIndex = BTreeMap<u64, Vec<u32>>;
@@ -42,13 +28,8 @@ pub fn tiles_of_image(image: &SourceImage, order: u8) -> BTreeSet<u64> {
     let ys = samples(h);
     for px in samples(w) {
         for &py in &ys {
-            let Some(v) = image.wcs.pixel_to_xyz(px, py) else {
+            let Some(v) = image.pixel_to_hips(px, py) else {
                 continue;
-            };
-            // Image frame → HiPS frame is the transpose of the HiPS → image rotation.
-            let v = match &image.to_image_frame {
-                Some(m) => rotate(&transpose(m), v),
-                None => v,
             };
             let (lon, lat) = xyz_to_lonlat(v);
             hit.insert(layer.hash(lon, lat));
@@ -59,10 +40,6 @@ pub fn tiles_of_image(image: &SourceImage, order: u8) -> BTreeSet<u64> {
         tiles.extend(layer.neighbours(t, true).values_vec());
     }
     tiles
-}
-
-fn transpose(m: &[[f64; 3]; 3]) -> [[f64; 3]; 3] {
-    std::array::from_fn(|i| std::array::from_fn(|j| m[j][i]))
 }
 
 /// The index of all images at `order`.
@@ -79,19 +56,4 @@ pub fn build_index(images: &[SourceImage], order: u8) -> TileIndex {
         }
     }
     index
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn order_choice_matches_the_reference_generator() {
-        // Hipsgen picks order 9 for 1″/px with 512-pixel tiles (HiPS pixel 0.805″).
-        assert_eq!(auto_order(1.0 / 3600.0, 9, 3), 9);
-        assert!((cell_size_deg(18) * 3600.0 - 0.805).abs() < 1e-3);
-        // FIRST (1.8″): order 8 (1.61″). ROSAT (0.675°): clamped to the minimum.
-        assert_eq!(auto_order(1.8 / 3600.0, 9, 3), 8);
-        assert_eq!(auto_order(0.675, 9, 3), 3);
-    }
 }

@@ -1,23 +1,16 @@
 //! Resampling input images onto one max-order tile and coadding them.
 //!
 //! Speed by design: the exact sky → source-pixel transform (HEALPix cell → sphere → WCS) runs
-//! only on a coarse grid of nodes (every `GRID_STEP` HiPS pixels). Inside each grid cell the
-//! source position is interpolated bilinearly, after checking the interpolation against the
-//! exact transform at the cell's centre; a cell that fails the check (projection edges, frame
-//! seams) is done exactly, pixel by pixel. The interpolation error is thus bounded by
-//! `MAX_GRID_ERROR` source pixels at each checked point (measured in tests/resample.rs).
+//! only at the corners of blocks of [`BLOCK`] HiPS pixels; inside a block, source positions
+//! come from a checked [`Quad`] (see [`crate::interp`]). The error against the exact transform
+//! is measured on real headers in `tests/resample_grid.rs`.
 
 use cdshealpix::nested::{self, Layer};
 
 use super::inputs::SourceImage;
 use crate::hips::layout::fits_index;
-use crate::interp::{bilinear_weights, weighted_mean_of_valid};
-use crate::wcs::frame::{lonlat_to_xyz, rotate};
-
-/// HiPS pixels between exact grid nodes.
-pub const GRID_STEP: usize = 16;
-/// Largest tolerated difference (source pixels) between the interpolated and exact position.
-pub const MAX_GRID_ERROR: f64 = 0.01;
+use crate::interp::{bilinear_weights, weighted_mean_of_valid, Quad, BLOCK};
+use crate::wcs::frame::lonlat_to_xyz;
 
 /// How a source value is read at a fractional pixel position.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -156,13 +149,7 @@ pub fn source_positions(
     mode: Positions,
 ) -> Vec<[f64; 2]> {
     let layer = nested::get(order);
-    let to_pixel = |v: [f64; 3]| {
-        let v = match &image.to_image_frame {
-            Some(m) => rotate(m, v),
-            None => v,
-        };
-        image.wcs.xyz_to_pixel(v)
-    };
+    let to_pixel = |v: [f64; 3]| image.hips_to_pixel(v);
     let exact_at = |x: usize, y: usize| {
         to_pixel(tile_point(
             layer,
@@ -191,7 +178,7 @@ pub fn source_positions(
         }
         return out;
     }
-    let step = GRID_STEP.min(width);
+    let step = BLOCK.min(width);
     let cells = width / step;
     let node_pix: Vec<Option<(f64, f64)>> = (0..=cells)
         .flat_map(|i| (0..=cells).map(move |j| (i, j)))
@@ -222,16 +209,11 @@ pub fn source_positions(
                 (ci * step..(ci + 1) * step)
                     .flat_map(move |x| (cj * step..(cj + 1) * step).map(move |y| (x, y)))
             };
-            let Some(c) = corners.iter().copied().collect::<Option<Vec<_>>>() else {
+            let Some(quad) = Quad::from_corners(corners) else {
                 pixels().for_each(|(x, y)| put(x, y, exact_at(x, y)));
                 continue;
             };
-            let (min_x, max_x) = c
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
-            let (min_y, max_y) = c
-                .iter()
-                .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+            let (min_x, max_x, min_y, max_y) = quad.bounds();
             // A grid cell this far outside the image has no pixel in it (cells are nearly
             // parallelograms; the margin covers their curvature).
             let margin = 0.25 * ((max_x - min_x) + (max_y - min_y)) + 2.0;
@@ -249,28 +231,14 @@ pub fn source_positions(
                 (ci as f64 + 0.5) * step as f64,
                 (cj as f64 + 0.5) * step as f64,
             );
-            let mean = (
-                (c[0].0 + c[1].0 + c[2].0 + c[3].0) / 4.0,
-                (c[0].1 + c[1].1 + c[2].1 + c[3].1) / 4.0,
-            );
-            let smooth = to_pixel(centre)
-                .is_some_and(|(ex, ey)| (mean.0 - ex).hypot(mean.1 - ey) <= MAX_GRID_ERROR);
-            if !smooth {
+            if !quad.matches_centre(to_pixel(centre)) {
                 pixels().for_each(|(x, y)| put(x, y, exact_at(x, y)));
                 continue;
             }
-            let lerp = |a: f64, b: f64, t: f64| a + (b - a) * t;
             for (x, y) in pixels() {
-                let fu = ((x - ci * step) as f64 + 0.5) / step as f64;
-                let fv = ((y - cj * step) as f64 + 0.5) / step as f64;
-                put(
-                    x,
-                    y,
-                    Some((
-                        lerp(lerp(c[0].0, c[2].0, fv), lerp(c[1].0, c[3].0, fv), fu),
-                        lerp(lerp(c[0].1, c[2].1, fv), lerp(c[1].1, c[3].1, fv), fu),
-                    )),
-                );
+                let s = ((x - ci * step) as f64 + 0.5) / step as f64;
+                let t = ((y - cj * step) as f64 + 0.5) / step as f64;
+                put(x, y, Some(quad.at(s, t)));
             }
         }
     }

@@ -14,12 +14,10 @@ use super::cache::ImageCache;
 use super::index::TileIndex;
 use super::inputs::SourceImage;
 use super::resample::{resample_tile, SourcePixels};
-use super::{
-    coverage_cells, finite_range, merge_range, read_tile, tile_cards, write_atomic, BuildError,
-    BuildOptions,
-};
+use super::{finite_range, merge_range, read_tile, write_atomic, BuildError, BuildOptions};
 use crate::fits::write::{encode_image, Encoding};
-use crate::hips::layout::tile_path;
+use crate::hips::geometry::coverage_cells;
+use crate::hips::layout::{tile_header_cards, tile_path};
 use crate::hips::pixels::{child_origin, paste, shrink};
 
 /// Shared state of the pyramid workers.
@@ -63,7 +61,7 @@ impl Pyramid<'_> {
             width,
             data,
             self.encoding,
-            &tile_cards(order, npix, width, self.options.frame),
+            &tile_header_cards(order, npix, width, self.options.frame),
         );
         self.bytes_written
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);

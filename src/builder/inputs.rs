@@ -4,19 +4,44 @@
 use std::path::{Path, PathBuf};
 
 use crate::fits::{list_image_hdus, HduSelection, ImageHdu};
-use crate::wcs::frame::rotation;
+use crate::wcs::frame::Rotation;
 use crate::wcs::{Frame, Wcs};
 
 /// One input image ready to be resampled.
 #[derive(Debug)]
 pub struct SourceImage {
+    /// Where the pixels are, and the header cards kept after discovery.
     pub hdu: ImageHdu,
+    /// The image's celestial WCS (in the image's own frame).
     pub wcs: Wcs,
-    /// HiPS frame → image frame, when they differ.
-    pub to_image_frame: Option<[[f64; 3]; 3]>,
+    to_image_frame: Rotation,
+    to_hips_frame: Rotation,
 }
 
 impl SourceImage {
+    /// An image whose pixels will be placed in a HiPS of frame `hips_frame`.
+    pub fn new(hdu: ImageHdu, wcs: Wcs, hips_frame: Frame) -> SourceImage {
+        let to_image_frame = Rotation::between(hips_frame, wcs.frame);
+        SourceImage {
+            hdu,
+            wcs,
+            to_image_frame,
+            to_hips_frame: to_image_frame.inverse(),
+        }
+    }
+
+    /// Sky position (unit vector, HiPS frame) of FITS pixel (px, py), 1-based.
+    #[inline]
+    pub fn pixel_to_hips(&self, px: f64, py: f64) -> Option<[f64; 3]> {
+        Some(self.to_hips_frame.apply(self.wcs.pixel_to_xyz(px, py)?))
+    }
+
+    /// FITS pixel (1-based) of a unit vector in the HiPS frame, where the projection reaches.
+    #[inline]
+    pub fn hips_to_pixel(&self, v: [f64; 3]) -> Option<(f64, f64)> {
+        self.wcs.xyz_to_pixel(self.to_image_frame.apply(v))
+    }
+
     pub fn label(&self) -> String {
         self.hdu.label()
     }
@@ -134,12 +159,7 @@ fn discover_file(file: &Path, selection: &HduSelection, hips_frame: Frame) -> In
                 // The WCS is parsed: keep only what properties need, not every card of every
                 // input (a survey of 10^5 frames would otherwise hold gigabytes of headers).
                 hdu.header = hdu.header.subset(&KEPT_KEYWORDS);
-                let to_image_frame = rotation(hips_frame, wcs.frame);
-                found.images.push(SourceImage {
-                    hdu,
-                    wcs,
-                    to_image_frame,
-                });
+                found.images.push(SourceImage::new(hdu, wcs, hips_frame));
             }
             Err(reason) => found.skipped.push(format!("{}: {reason}", hdu.label())),
         }

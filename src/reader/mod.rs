@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::fits::{read_pixels, Header, ImageHdu};
+use crate::fits::read_tile;
 use crate::hips::layout::{fits_index, split_subindex, tile_path};
 use crate::hips::properties::Properties;
 use crate::wcs::Frame;
@@ -106,14 +106,9 @@ impl HipsDir {
         if !path.exists() {
             return Ok(None);
         }
-        let hdu = ImageHdu {
-            path,
-            hdu: 0,
-            header: Header::default(),
-            width: self.width,
-            height: self.width,
-        };
-        read_pixels(&hdu).map(Some).map_err(|e| e.to_string())
+        read_tile(&path, self.width)
+            .map(Some)
+            .map_err(|e| e.to_string())
     }
 }
 

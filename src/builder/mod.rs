@@ -15,17 +15,18 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::fits::write::{encode_image, Card, CardValue, Encoding, PixelType};
-use crate::fits::{read_pixels, HduSelection, Header, ImageHdu};
+use crate::fits::write::{encode_image, Card, Encoding, PixelType};
+use crate::fits::HduSelection;
 use crate::hips::allsky::{self, ALLSKY_ORDER};
-use crate::hips::layout::{split_subindex, tile_path, tile_wcs_cards};
+use crate::hips::geometry::{cell_size_deg, moc_depth, order_for_pixel_scale, MAX_DEPTH};
+use crate::hips::layout::tile_path;
 use crate::hips::moc::Coverage;
 use crate::hips::pixels::Reducer;
 use crate::hips::properties::Properties;
-use crate::wcs::frame::{rotate, xyz_to_lonlat};
+use crate::wcs::frame::{xyz_to_lonlat, Rotation};
 use crate::wcs::Frame;
 use cache::ImageCache;
-use index::{auto_order, build_index, cell_size_deg};
+use index::build_index;
 use inputs::{collect_files, discover, SourceImage};
 use pyramid::Pyramid;
 use resample::{Coadd, Interpolation, Sampling};
@@ -120,14 +121,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
 
 /// Reads back a tile written by this build (any BITPIX; blanks as NaN).
 fn read_tile(path: &Path, width: usize) -> Result<Vec<f32>, BuildError> {
-    let hdu = ImageHdu {
-        path: path.to_path_buf(),
-        hdu: 0,
-        header: Header::default(),
-        width,
-        height: width,
-    };
-    read_pixels(&hdu).map_err(|e| out_err(path, e))
+    crate::fits::read_tile(path, width).map_err(|e| out_err(path, e))
 }
 
 fn check_options(o: &BuildOptions) -> Result<u8, BuildError> {
@@ -223,52 +217,6 @@ fn progress(o: &BuildOptions, len: usize, what: &str) -> indicatif::ProgressBar 
     bar
 }
 
-/// Header cards every tile carries.
-fn tile_cards(order: u8, npix: u64, width: usize, frame: Frame) -> Vec<Card> {
-    let mut cards = vec![
-        Card::new("ORDER", CardValue::Int(order as i64), "HEALPix order"),
-        Card::new("NPIX", CardValue::Int(npix as i64), "HEALPix nested index"),
-    ];
-    cards.extend(tile_wcs_cards(order, npix, width, frame));
-    cards.push(Card::new(
-        "ORIGIN",
-        CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))),
-        "",
-    ));
-    cards
-}
-
-/// The order of the MOC cells: up to 4 levels below the tiles (32×32-pixel blocks of 512 tiles).
-fn moc_depth(order: u8, width_bits: u8) -> u8 {
-    (order + width_bits.min(4)).min(29)
-}
-
-/// MOC cells of a tile in storage layout: the tile itself (at its order) when every block holds
-/// data, else its non-blank blocks `delta` orders deeper. Cells are (depth, index) so that the
-/// memory of a build grows with the survey's edges, not its area.
-fn coverage_cells(order: u8, tile: u64, data: &[f32], width: usize, delta: u8) -> Vec<(u8, u64)> {
-    let blocks = 1usize << delta;
-    let b = width / blocks;
-    let mut cells = Vec::new();
-    for s in 0..(blocks * blocks) as u64 {
-        let (bx, by) = split_subindex(s);
-        let (x0, y0) = (bx as usize * b, by as usize * b);
-        let any = (x0..x0 + b).any(|x| {
-            let row = width - 1 - x;
-            data[row * width + y0..row * width + y0 + b]
-                .iter()
-                .any(|v| !v.is_nan())
-        });
-        if any {
-            cells.push((order + delta, (tile << (2 * delta)) | s));
-        }
-    }
-    if cells.len() == blocks * blocks {
-        return vec![(order, tile)];
-    }
-    cells
-}
-
 fn finite_range(data: &[f32]) -> Option<(f32, f32)> {
     data.iter()
         .filter(|v| v.is_finite())
@@ -312,7 +260,11 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     let order = match o.order {
         Some(k) => k,
         None => {
-            let k = auto_order(finest, width_bits, o.min_order.max(ALLSKY_ORDER));
+            let k = order_for_pixel_scale(
+                finest,
+                width_bits,
+                o.min_order.max(ALLSKY_ORDER)..=MAX_DEPTH - width_bits,
+            );
             log(o, &format!(
                 "order {k} chosen: HiPS pixel {:.4}″ for the finest input pixel {:.4}″ (--order to override)",
                 cell_size_deg(k + width_bits) * 3600.0,
@@ -381,10 +333,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     // MOC
     // Cells are in the HiPS frame; Moc.fits is ICRS (HiPS 1.0), so a galactic one is rotated.
     let coverage = Coverage::from_cells(order + delta, produced.moc_cells.into_iter());
-    let coverage = match crate::wcs::frame::rotation(o.frame, Frame::Equatorial) {
-        Some(m) => coverage.rotated(&m),
-        None => coverage,
-    };
+    let coverage = coverage.rotated(&Rotation::between(o.frame, Frame::Equatorial));
     let moc_path = o.out.join("Moc.fits");
     write_atomic(
         &moc_path,
@@ -458,11 +407,7 @@ fn write_allsky(o: &BuildOptions, tiles: &[u64], encoding: Encoding) -> Result<(
         .map(|&t| read_tile(&tile_path(&o.out, ALLSKY_ORDER, t, "fits"), width).map(|d| (t, d)))
         .collect::<Result<_, _>>()?;
     let (w, h, data) = allsky::pack_fits(width, read);
-    let cards = [Card::new(
-        "ORIGIN",
-        CardValue::Str(format!("hipsforge {}", env!("CARGO_PKG_VERSION"))),
-        "",
-    )];
+    let cards = [Card::origin()];
     write_atomic(
         &o.out.join("Norder3").join("Allsky.fits"),
         &encode_image(w, h, &data, encoding, &cards),
@@ -480,15 +425,7 @@ fn initial_view(images: &[SourceImage]) -> (f64, f64, f64) {
             (0..9).map(move |j| (0.5 + w * i as f64 / 8.0, 0.5 + h * j as f64 / 8.0))
         });
         for (px, py) in grid {
-            if let Some(v) = im.wcs.pixel_to_xyz(px, py) {
-                corners.push(match &im.to_image_frame {
-                    Some(m) => rotate(
-                        &std::array::from_fn(|i| std::array::from_fn(|j| m[j][i])),
-                        v,
-                    ),
-                    None => v,
-                });
-            }
+            corners.extend(im.pixel_to_hips(px, py));
         }
     }
     let sum = corners
@@ -634,10 +571,7 @@ fn properties(
         Reducer::First => "treeFirst",
     };
     p.set("hips_overlay", format!("{overlay} {tree}"));
-    p.set(
-        "hips_builder",
-        format!("hipsforge {}", env!("CARGO_PKG_VERSION")),
-    );
+    p.set("hips_builder", crate::PRODUCER);
     p.set("hips_estsize", bytes / 1024);
     if let Some((t0, t1)) = time_range(images) {
         p.set("t_min", format!("{t0:.5}"));
@@ -660,18 +594,5 @@ mod tests {
         assert_eq!(iso_to_mjd("1858-11-17"), Some(0.0));
         assert_eq!(iso_to_mjd("2000-01-01T12:00:00"), Some(51544.5));
         assert_eq!(iso_to_mjd("garbage"), None);
-    }
-
-    #[test]
-    fn coverage_cells_mark_blocks_with_data() {
-        let width = 8;
-        let mut data = vec![f32::NAN; 64];
-        // Pixel (x=7, y=0): column 0, row 0.
-        data[0] = 1.0;
-        let cells = coverage_cells(9, 5, &data, width, 2);
-        // Block (bx=3, by=0) → sub-index join(3, 0) = 0b0101 = 5.
-        assert_eq!(cells, vec![(11, (5 << 4) | 5)]);
-        // A full tile is one cell at its own order.
-        assert_eq!(coverage_cells(9, 5, &[1.0; 64], width, 2), vec![(9, 5)]);
     }
 }
