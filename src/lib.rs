@@ -8,6 +8,7 @@ pub const PRODUCER: &str = concat!("hipsforge ", env!("CARGO_PKG_VERSION"));
 pub mod builder;
 pub mod cache;
 pub mod cutout;
+pub mod finish;
 pub mod fits;
 pub mod hips;
 pub mod interp;

@@ -15,11 +15,11 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::finish::{self, FinishError};
 use crate::fits::write::{encode_image, Card, Encoding, PixelType};
 use crate::fits::HduSelection;
-use crate::hips::allsky::{self, ALLSKY_ORDER};
+use crate::hips::allsky::ALLSKY_ORDER;
 use crate::hips::geometry::{cell_size_deg, moc_depth, order_for_pixel_scale, MAX_DEPTH};
-use crate::hips::layout::tile_path;
 use crate::hips::moc::Coverage;
 use crate::hips::pixels::Reducer;
 use crate::hips::properties::Properties;
@@ -27,7 +27,7 @@ use crate::wcs::frame::{xyz_to_lonlat, Rotation};
 use crate::wcs::Frame;
 use cache::ImageCache;
 use index::build_index;
-use inputs::{collect_files, discover, SourceImage};
+use inputs::{collect_files, discover, Inputs, SourceImage};
 use pyramid::Pyramid;
 use resample::{Coadd, Interpolation, Sampling};
 
@@ -105,6 +105,8 @@ pub enum BuildError {
     NoInput(Vec<String>),
     #[error("{path}: {message}")]
     Output { path: PathBuf, message: String },
+    #[error(transparent)]
+    Finish(#[from] FinishError),
 }
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> BuildError {
@@ -233,47 +235,17 @@ fn merge_range(a: Option<(f32, f32)>, b: Option<(f32, f32)>) -> Option<(f32, f32
     }
 }
 
-/// Runs the whole build.
+/// Runs the whole build: INDEX, TILES + TREE, then FINISH (Allsky, MOC, properties).
 pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let width_bits = check_options(o)?;
     prepare_output(o)?;
 
     // INDEX
-    let files = collect_files(&o.inputs).map_err(BuildError::Options)?;
-    let found = discover(&files, &o.hdus, o.frame);
-    for s in &found.skipped {
-        log(o, &format!("skipped {s}"));
-    }
-    if found.images.is_empty() {
-        return Err(BuildError::NoInput(if found.skipped.is_empty() {
-            vec!["no FITS file among the inputs".into()]
-        } else {
-            found.skipped
-        }));
-    }
-    let images = found.images;
-    let finest = images
-        .iter()
-        .map(|im| im.wcs.pixel_scale_deg())
-        .fold(f64::MAX, f64::min);
-    let order = match o.order {
-        Some(k) => k,
-        None => {
-            let k = order_for_pixel_scale(
-                finest,
-                width_bits,
-                o.min_order.max(ALLSKY_ORDER)..=MAX_DEPTH - width_bits,
-            );
-            log(o, &format!(
-                "order {k} chosen: HiPS pixel {:.4}″ for the finest input pixel {:.4}″ (--order to override)",
-                cell_size_deg(k + width_bits) * 3600.0,
-                finest * 3600.0
-            ));
-            k
-        }
-    };
-    let index = build_index(&images, order);
+    let found = discover_inputs(o)?;
+    let images = &found.images;
+    let order = choose_order(o, images, width_bits);
+    let index = build_index(images, order);
     log(
         o,
         &format!(
@@ -282,20 +254,18 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
             index.len()
         ),
     );
-
-    let encoding = choose_encoding(o, &images)?;
+    let encoding = choose_encoding(o, images)?;
 
     // TILES and TREE
-    let delta = moc_depth(order, width_bits) - order;
     let tiles_started = Instant::now();
     let pyramid = Pyramid {
         options: o,
-        images: &images,
+        images,
         index: &index,
-        cache: ImageCache::new(&images, o.blank, o.cache_bytes),
+        cache: ImageCache::new(images, o.blank, o.cache_bytes),
         encoding,
         order,
-        moc_delta: delta,
+        moc_delta: moc_depth(order, width_bits) - order,
         bytes_written: AtomicU64::new(0),
         read_errors: Mutex::new(Vec::new()),
         progress: progress(o, index.len(), "TILES"),
@@ -303,11 +273,6 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     let produced = pyramid.run(o.min_order)?;
     pyramid.progress.finish_and_clear();
     let seconds_tiles = tiles_started.elapsed().as_secs_f64();
-    let mut tiles_per_order: Vec<(u8, usize)> = (o.min_order..=order)
-        .rev()
-        .map(|k| (k, produced.tiles.iter().filter(|(t, _)| *t == k).count()))
-        .collect();
-    tiles_per_order.retain(|(_, n)| *n > 0);
     if produced.tiles.is_empty() {
         return Err(BuildError::NoInput(vec![
             "the inputs produced no tile with data (all blank?)".into(),
@@ -320,54 +285,87 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
             produced.tiles.len()
         ),
     );
-    if (o.min_order..=order).contains(&ALLSKY_ORDER) {
-        let order3: Vec<u64> = produced
-            .tiles
-            .iter()
-            .filter(|(k, _)| *k == ALLSKY_ORDER)
-            .map(|(_, n)| *n)
-            .collect();
-        write_allsky(o, &order3, encoding)?;
-    }
 
-    // MOC
-    // Cells are in the HiPS frame; Moc.fits is ICRS (HiPS 1.0), so a galactic one is rotated.
-    let coverage = Coverage::from_cells(order + delta, produced.moc_cells.into_iter());
-    let coverage = coverage.rotated(&Rotation::between(o.frame, Frame::Equatorial));
-    let moc_path = o.out.join("Moc.fits");
-    write_atomic(
-        &moc_path,
-        &coverage.to_fits().map_err(|e| out_err(&moc_path, e))?,
-    )?;
-
+    // FINISH
+    // MOC cells are in the HiPS frame; Moc.fits is ICRS (HiPS 1.0), so a galactic one is rotated.
+    let coverage = Coverage::from_cells(
+        order + pyramid.moc_delta,
+        produced.moc_cells.iter().copied(),
+    )
+    .rotated(&Rotation::between(o.frame, Frame::Equatorial));
     let report = BuildReport {
         order,
         images_used: images.len(),
         input_pixels: images.iter().map(|im| im.pixel_count() as u64).sum(),
-        tiles_per_order,
-        skipped: found.skipped,
+        tiles_per_order: tiles_per_order(&produced.tiles, o.min_order..=order),
+        skipped: found.skipped.clone(),
         read_errors: pyramid.read_errors.into_inner().expect("lock"),
         data_range: produced.range,
         seconds_tiles,
         seconds_total: 0.0,
     };
-    let props = properties(
-        o,
-        &report,
-        &images,
-        &coverage,
-        encoding,
-        pyramid.bytes_written.load(Ordering::Relaxed),
-    );
-    write_atomic(&o.out.join("properties"), props.to_text().as_bytes())?;
-    write_atomic(
-        &o.out.join("index.html"),
-        crate::hips::html::index_html(&props).as_bytes(),
-    )?;
+    let bytes = pyramid.bytes_written.load(Ordering::Relaxed);
+    finish_build(o, &report, images, &coverage, encoding, bytes)?;
     Ok(BuildReport {
         seconds_total: started.elapsed().as_secs_f64(),
         ..report
     })
+}
+
+/// The input images with a usable WCS (what was passed over is logged), or why there is none.
+fn discover_inputs(o: &BuildOptions) -> Result<Inputs, BuildError> {
+    let files = collect_files(&o.inputs).map_err(BuildError::Options)?;
+    let found = discover(&files, &o.hdus, o.frame);
+    for s in &found.skipped {
+        log(o, &format!("skipped {s}"));
+    }
+    if found.images.is_empty() {
+        return Err(BuildError::NoInput(if found.skipped.is_empty() {
+            vec!["no FITS file among the inputs".into()]
+        } else {
+            found.skipped
+        }));
+    }
+    Ok(found)
+}
+
+/// `--order`, else the shallowest order whose HiPS pixel is not coarser than the finest input
+/// pixel (at least the Allsky order).
+fn choose_order(o: &BuildOptions, images: &[SourceImage], width_bits: u8) -> u8 {
+    if let Some(k) = o.order {
+        return k;
+    }
+    let finest = finest_pixel_deg(images);
+    let k = order_for_pixel_scale(
+        finest,
+        width_bits,
+        o.min_order.max(ALLSKY_ORDER)..=MAX_DEPTH - width_bits,
+    );
+    log(
+        o,
+        &format!(
+            "order {k} chosen: HiPS pixel {:.4}″ for the finest input pixel {:.4}″ (--order to override)",
+            cell_size_deg(k + width_bits) * 3600.0,
+            finest * 3600.0
+        ),
+    );
+    k
+}
+
+fn finest_pixel_deg(images: &[SourceImage]) -> f64 {
+    images
+        .iter()
+        .map(|im| im.wcs.pixel_scale_deg())
+        .fold(f64::MAX, f64::min)
+}
+
+/// (order, tiles written) for the orders in `orders` that have tiles, deepest first.
+fn tiles_per_order(tiles: &[(u8, u64)], orders: std::ops::RangeInclusive<u8>) -> Vec<(u8, usize)> {
+    orders
+        .rev()
+        .map(|k| (k, tiles.iter().filter(|(t, _)| *t == k).count()))
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 /// Float output keeps values; integer output needs the data range first, so the inputs are
@@ -400,18 +398,23 @@ fn choose_encoding(o: &BuildOptions, images: &[SourceImage]) -> Result<Encoding,
     ))
 }
 
-fn write_allsky(o: &BuildOptions, tiles: &[u64], encoding: Encoding) -> Result<(), BuildError> {
-    let width = o.tile_width;
-    let read: Vec<(u64, Vec<f32>)> = tiles
-        .iter()
-        .map(|&t| read_tile(&tile_path(&o.out, ALLSKY_ORDER, t, "fits"), width).map(|d| (t, d)))
-        .collect::<Result<_, _>>()?;
-    let (w, h, data) = allsky::pack_fits(width, read);
-    let cards = [Card::origin()];
-    write_atomic(
-        &o.out.join("Norder3").join("Allsky.fits"),
-        &encode_image(w, h, &data, encoding, &cards),
-    )
+/// FINISH: Allsky.fits (when order 3 was written), Moc.fits, properties and index.html.
+fn finish_build(
+    o: &BuildOptions,
+    report: &BuildReport,
+    images: &[SourceImage],
+    coverage: &Coverage,
+    encoding: Encoding,
+    tile_bytes: u64,
+) -> Result<(), BuildError> {
+    if let Some((w, h, data)) = finish::packed_allsky(&o.out, o.tile_width)? {
+        let bytes = encode_image(w, h, &data, encoding, &[Card::origin()]);
+        finish::write_allsky(&o.out, "fits", &bytes)?;
+    }
+    finish::write_moc(&o.out, coverage)?;
+    let props = properties(o, report, images, coverage, encoding, tile_bytes);
+    finish::write_properties(&o.out, &props)?;
+    Ok(())
 }
 
 /// Centre (lon, lat in degrees, HiPS frame) and a field of view (degrees) covering all images.
@@ -505,18 +508,8 @@ fn properties(
     bytes: u64,
 ) -> Properties {
     let width_bits = o.tile_width.trailing_zeros() as u8;
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%MZ").to_string();
-    let mut p = Properties::default();
-    p.set("creator_did", &o.creator_did);
-    p.set(
-        "obs_title",
-        o.creator_did.rsplit('/').next().unwrap_or("HiPS"),
-    );
-    p.set("dataproduct_type", "image");
-    p.set("hips_version", "1.4");
-    p.set("hips_release_date", &now);
-    p.set("hips_creation_date", &now);
-    p.set("hips_status", "public master clonableOnce");
+    let title = o.creator_did.rsplit('/').next().unwrap_or("HiPS");
+    let mut p = finish::base_properties(&o.creator_did, title, None);
     p.set("hips_tile_format", "fits");
     p.set("hips_tile_width", o.tile_width);
     p.set("hips_order", r.order);
@@ -540,19 +533,9 @@ fn properties(
         "hips_pixel_scale",
         format!("{:.6e}", cell_size_deg(r.order + width_bits)),
     );
-    let finest = images
-        .iter()
-        .map(|im| im.wcs.pixel_scale_deg())
-        .fold(f64::MAX, f64::min);
+    let finest = finest_pixel_deg(images);
     p.set("s_pixel_scale", format!("{finest:.6e}"));
-    let fraction = coverage.sky_fraction();
-    // Small surveys cover tiny fractions: keep significant digits, not decimals.
-    let fraction = if fraction >= 1e-3 {
-        format!("{fraction:.6}")
-    } else {
-        format!("{fraction:.5e}")
-    };
-    p.set("moc_sky_fraction", fraction);
+    p.set("moc_sky_fraction", finish::sky_fraction(coverage));
     p.set(
         "hips_sampling",
         match o.sampling.interpolation {
@@ -571,7 +554,6 @@ fn properties(
         Reducer::First => "treeFirst",
     };
     p.set("hips_overlay", format!("{overlay} {tree}"));
-    p.set("hips_builder", crate::PRODUCER);
     p.set("hips_estsize", bytes / 1024);
     if let Some((t0, t1)) = time_range(images) {
         p.set("t_min", format!("{t0:.5}"));

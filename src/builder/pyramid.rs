@@ -185,7 +185,7 @@ impl Pyramid<'_> {
             .map(|&root| {
                 let mut out = Produced::default();
                 self.subtree(root_order, root, &mut out)?;
-                Ok(out)
+                Ok::<_, BuildError>(out)
             })
             .try_reduce(Produced::default, |mut a, b| {
                 a.absorb(b);

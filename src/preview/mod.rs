@@ -9,7 +9,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::hips::allsky::{self, ALLSKY_ORDER};
+use crate::finish;
 use crate::hips::layout::tile_path;
 use crate::hips::properties::Properties;
 use crate::output::write_atomic;
@@ -94,22 +94,17 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
         }
         Ok::<(), String>(())
     })?;
-    if hips.orders()?.contains(&ALLSKY_ORDER) {
-        let tiles = hips.tiles(ALLSKY_ORDER, "fits")?;
-        let read: Vec<(u64, Vec<f32>)> = tiles
-            .iter()
-            .map(|&t| Ok((t, hips.read_tile(ALLSKY_ORDER, t)?.unwrap_or_default())))
-            .collect::<Result<_, String>>()?;
-        let (w, h, data) = allsky::pack_fits(width, read);
+    if let Some((w, h, data)) = finish::packed_allsky(root, width).map_err(|e| e.to_string())? {
         let picture = Picture::grey(&data, w, h, &tone);
         for &f in &o.formats {
-            let path = root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{}", f.extension()));
-            write_atomic(&path, &picture.encode(f)?)
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+            finish::write_allsky(root, f.extension(), &picture.encode(f)?)
+                .map_err(|e| e.to_string())?;
         }
     }
-    write_preview_jpg(root, &hips, &tone)?;
-    update_properties(root, &hips.properties, &o.formats, &tone)?;
+    finish::write_preview_jpg(&hips, &tone).map_err(|e| e.to_string())?;
+    let mut p = hips.properties.clone();
+    record_look(&mut p, &o.formats, &tone);
+    finish::write_properties(root, &p).map_err(|e| e.to_string())?;
     Ok(PreviewReport {
         tone,
         tiles: jobs.len(),
@@ -117,81 +112,11 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
     })
 }
 
-/// Width of `preview.jpg`, the thumbnail HiPS lists show.
-const PREVIEW_SIZE: usize = 256;
-
-/// `preview.jpg`: the initial view (hips_initial_ra/dec/fov) cut from the FITS tiles through
-/// the survey's cut; an all-sky survey is shown whole in Aitoff.
-fn write_preview_jpg(root: &Path, hips: &HipsDir, tone: &ToneMap) -> Result<(), String> {
-    use crate::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
-    let num = |k: &str, d: f64| {
-        hips.properties
-            .get(k)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(d)
-    };
-    let fov = num("hips_initial_fov", 1.0);
-    // Aitoff spans about 324° × 162° on the sphere: 330° across leaves a small margin.
-    let (projection, lon, lat, width) = if fov >= 180.0 {
-        ("AIT", 0.0, 0.0, 330.0)
-    } else {
-        (
-            "TAN",
-            num("hips_initial_ra", 0.0),
-            num("hips_initial_dec", 0.0),
-            fov.min(120.0),
-        )
-    };
-    let (w, h) = if projection == "AIT" {
-        (PREVIEW_SIZE, PREVIEW_SIZE / 2)
-    } else {
-        (PREVIEW_SIZE, PREVIEW_SIZE)
-    };
-    let spec = GridSpec {
-        lon,
-        lat,
-        width: w,
-        height: h,
-        scale_deg: width / w as f64,
-        projection: projection.into(),
-        rotation_deg: 0.0,
-        frame: hips.frame,
-    };
-    let grid = Grid::from_spec(&spec)?;
-    let survey = Survey::open(root, 0)?;
-    let data = cutout(
-        &TileStore::new(256 << 20),
-        &survey,
-        &grid,
-        Kernel::Flux,
-        None,
-    )?;
-    let path = root.join("preview.jpg");
-    write_atomic(
-        &path,
-        &Picture::grey(&data, w, h, tone).encode(PreviewFormat::Jpeg)?,
-    )
-    .map_err(|e| format!("{}: {e}", path.display()))
-}
-
-fn update_properties(
-    root: &Path,
-    current: &Properties,
-    formats: &[PreviewFormat],
-    tone: &ToneMap,
-) -> Result<(), String> {
-    let mut p = current.clone();
+/// Records the 8-bit formats (with fits) and the cut of the previews in `p`.
+fn record_look(p: &mut Properties, formats: &[PreviewFormat], tone: &ToneMap) {
     let mut words: Vec<&str> = formats.iter().map(|f| f.extension()).collect();
     words.push("fits");
     p.set("hips_tile_format", words.join(" "));
     p.set("hips_pixel_cut", format!("{} {}", tone.low, tone.high));
     p.set("hips_pixel_func", tone.stretch.name());
-    for (name, text) in [
-        ("properties", p.to_text()),
-        ("index.html", crate::hips::html::index_html(&p)),
-    ] {
-        let path = root.join(name);
-        write_atomic(&path, text.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
-    }
-    Ok(())
 }

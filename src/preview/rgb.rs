@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use super::{survey_sample, CutSpec, Picture, PreviewFormat, Stretch, ToneMap};
+use crate::finish;
 use crate::hips::allsky::{self, ALLSKY_ORDER};
-use crate::hips::html::index_html;
 use crate::hips::layout::tile_path;
 use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
@@ -155,21 +155,17 @@ pub fn write_rgb(o: &RgbOptions) -> Result<usize, String> {
     if orders.contains(&ALLSKY_ORDER) {
         let packed: Vec<Option<Vec<f32>>> = hips
             .iter()
-            .map(|h| {
-                let tiles = h.tiles(ALLSKY_ORDER, "fits").unwrap_or_default();
-                let read = tiles
-                    .iter()
-                    .map(|&t| Ok((t, h.read_tile(ALLSKY_ORDER, t)?.unwrap_or_default())));
-                Ok(Some(
-                    allsky::pack_fits(width, read.collect::<Result<Vec<_>, String>>()?).2,
-                ))
-            })
-            .collect::<Result<_, String>>()?;
+            .map(|h| Ok(finish::packed_allsky(&h.root, width)?.map(|(_, _, d)| d)))
+            .collect::<Result<_, finish::FinishError>>()
+            .map_err(|e| e.to_string())?;
         let t = allsky::thumbnail_width(width);
         let data = [packed[0].clone(), packed[1].clone(), packed[2].clone()];
-        let path = o.out.join(format!("Norder{ALLSKY_ORDER}/Allsky.{ext}"));
-        write_atomic(&path, &picture(&data, 27 * t, 29 * t).encode(o.format)?)
-            .map_err(|e| err_at(&path, e))?;
+        finish::write_allsky(
+            &o.out,
+            ext,
+            &picture(&data, 27 * t, 29 * t).encode(o.format)?,
+        )
+        .map_err(|e| e.to_string())?;
     }
     let mut coverage: Option<Coverage> = None;
     for h in &hips {
@@ -182,16 +178,9 @@ pub fn write_rgb(o: &RgbOptions) -> Result<usize, String> {
         });
     }
     let coverage = coverage.expect("three channels");
-    let moc_path = o.out.join("Moc.fits");
-    write_atomic(&moc_path, &coverage.to_fits()?).map_err(|e| err_at(&moc_path, e))?;
-    let props = rgb_properties(o, &hips, &map, &coverage);
-    for (name, text) in [
-        ("properties", props.to_text()),
-        ("index.html", index_html(&props)),
-    ] {
-        let path = o.out.join(name);
-        write_atomic(&path, text.as_bytes()).map_err(|e| err_at(&path, e))?;
-    }
+    finish::write_moc(&o.out, &coverage).map_err(|e| e.to_string())?;
+    finish::write_properties(&o.out, &rgb_properties(o, &hips, &map, &coverage))
+        .map_err(|e| e.to_string())?;
     Ok(jobs.len())
 }
 
@@ -203,28 +192,18 @@ fn rgb_properties(
 ) -> Properties {
     let r = &hips[0].properties;
     let did = |h: &HipsDir| h.properties.get("creator_did").unwrap_or("?").to_string();
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%MZ").to_string();
-    let mut p = Properties::default();
-    p.set("creator_did", &o.creator_did);
-    p.set(
-        "obs_title",
-        format!(
-            "RGB of {} / {} / {}",
-            did(&hips[0]),
-            did(&hips[1]),
-            did(&hips[2])
-        ),
+    let title = format!(
+        "RGB of {} / {} / {}",
+        did(&hips[0]),
+        did(&hips[1]),
+        did(&hips[2])
     );
+    let mut p = finish::base_properties(&o.creator_did, &title, None);
     p.set(
         "obs_description",
         "Colour composite: red, green and blue from three data HiPS (hips_rgb_*)",
     );
-    p.set("dataproduct_type", "image");
     p.set("dataproduct_subtype", "color");
-    p.set("hips_version", "1.4");
-    p.set("hips_release_date", &now);
-    p.set("hips_creation_date", &now);
-    p.set("hips_status", "public master clonableOnce");
     p.set("hips_tile_format", o.format.extension());
     for key in [
         "hips_tile_width",

@@ -76,28 +76,7 @@ impl HipsDir {
 
     /// Nested indices of the tiles with extension `ext` at `order`, ascending.
     pub fn tiles(&self, order: u8, ext: &str) -> Result<Vec<u64>, String> {
-        let dir = self.root.join(format!("Norder{order}"));
-        let read = |d: &Path| std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()));
-        let suffix = format!(".{ext}");
-        let mut tiles = Vec::new();
-        for sub in read(&dir)? {
-            let sub = sub.map_err(|e| e.to_string())?.path();
-            if !sub.is_dir() {
-                continue;
-            }
-            for f in read(&sub)? {
-                let name = f.map_err(|e| e.to_string())?.file_name();
-                let n = name.to_str().and_then(|n| {
-                    n.strip_prefix("Npix")?
-                        .strip_suffix(suffix.as_str())?
-                        .parse::<u64>()
-                        .ok()
-                });
-                tiles.extend(n);
-            }
-        }
-        tiles.sort_unstable();
-        Ok(tiles)
+        tiles_in(&self.root, order, ext)
     }
 
     /// The tile in FITS storage layout, or `None` where the HiPS has no tile.
@@ -110,6 +89,33 @@ impl HipsDir {
             .map(Some)
             .map_err(|e| e.to_string())
     }
+}
+
+/// Nested indices of the tiles with extension `ext` at `order` in the HiPS directory `root`,
+/// ascending (also for a HiPS still being written, before it has properties).
+pub fn tiles_in(root: &Path, order: u8, ext: &str) -> Result<Vec<u64>, String> {
+    let dir = root.join(format!("Norder{order}"));
+    let read = |d: &Path| std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()));
+    let suffix = format!(".{ext}");
+    let mut tiles = Vec::new();
+    for sub in read(&dir)? {
+        let sub = sub.map_err(|e| e.to_string())?.path();
+        if !sub.is_dir() {
+            continue;
+        }
+        for f in read(&sub)? {
+            let name = f.map_err(|e| e.to_string())?.file_name();
+            let n = name.to_str().and_then(|n| {
+                n.strip_prefix("Npix")?
+                    .strip_suffix(suffix.as_str())?
+                    .parse::<u64>()
+                    .ok()
+            });
+            tiles.extend(n);
+        }
+    }
+    tiles.sort_unstable();
+    Ok(tiles)
 }
 
 /// Reads HiPS pixels by HEALPix index at one order, keeping decoded tiles in memory.
