@@ -3,14 +3,17 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use hipsforge::builder::resample::{Coadd, Interpolation, Sampling};
 use hipsforge::builder::{build, BuildOptions};
 use hipsforge::fits::HduSelection;
 use hipsforge::hips::pixels::Reducer;
 use hipsforge::hips::properties::Properties;
-use hipsforge::preview::{write_previews, CutSpec, PreviewFormat, PreviewOptions, Stretch};
+use hipsforge::preview::{
+    parse_formats, write_previews, CutSpec, Look, PreviewFormat, PreviewOptions, PreviewReport,
+    Stretch,
+};
 use hipsforge::wcs::Frame;
 
 #[derive(Parser)]
@@ -56,30 +59,12 @@ struct PreviewLook {
 }
 
 impl PreviewLook {
-    /// The flags, else the suggestion of a preset or properties file, else the defaults.
-    fn resolve(&self, suggested: &Properties) -> Result<(CutSpec, Stretch), String> {
-        let cut = match (self.pixel_cut, suggested.get("hips_pixel_cut")) {
-            (Some(c), _) => c,
-            (None, Some(s)) => s
-                .parse()
-                .map_err(|e| format!("hips_pixel_cut of the preset: {e}"))?,
-            (None, None) => CutSpec::default(),
-        };
-        let stretch = match (self.stretch, suggested.get("hips_pixel_func")) {
-            (Some(s), _) => s,
-            (None, Some(s)) => s
-                .parse()
-                .map_err(|e| format!("hips_pixel_func of the preset: {e}"))?,
-            (None, None) => Stretch::default(),
-        };
-        Ok((cut, stretch))
+    fn look(&self) -> Look {
+        Look {
+            cut: self.pixel_cut,
+            stretch: self.stretch,
+        }
     }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum PositionFrame {
-    Icrs,
-    Galactic,
 }
 
 #[derive(clap::Args)]
@@ -99,15 +84,15 @@ struct CutoutArgs {
     /// Projection of the stamps (TAN, SIN, ZEA, STG, CAR, AIT, ...).
     #[arg(long, default_value = "TAN")]
     projection: String,
-    /// bilinear, nearest or flux (area mean over 4x4 sub-samples).
-    #[arg(long, default_value = "bilinear")]
+    /// How HiPS pixels become stamp pixels (flux: area mean over 4x4 sub-samples).
+    #[arg(long, value_enum, default_value = "bilinear")]
     kernel: hipsforge::cutout::Kernel,
     /// HiPS order to read (default: the one matching the pixel scale).
     #[arg(long)]
     order: Option<u8>,
     /// Frame of the positions and stamps.
     #[arg(long, value_enum, default_value = "icrs")]
-    frame: PositionFrame,
+    frame: Frame,
     /// Column of right ascension (default: ra, ra_deg, raj2000, ...).
     #[arg(long)]
     ra_col: Option<String>,
@@ -146,15 +131,21 @@ fn named_dir(spec: &str) -> (String, PathBuf) {
     }
 }
 
+/// A global rayon pool of `n` threads (default: one per core).
+fn set_threads(n: Option<usize>) -> Result<(), String> {
+    match n {
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n.max(1))
+            .build_global()
+            .map_err(|e| format!("--threads: {e}")),
+        None => Ok(()),
+    }
+}
+
 fn run_cutout(a: CutoutArgs) -> Result<ExitCode, String> {
     use hipsforge::cutout::bulk::{parse_scale, run_bulk, BulkOptions};
     let bands = a.hips.iter().map(|spec| named_dir(spec)).collect();
-    if let Some(n) = a.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .map_err(|e| format!("--threads: {e}"))?;
-    }
+    set_threads(a.threads)?;
     let o = BulkOptions {
         bands,
         positions: a.positions,
@@ -166,10 +157,7 @@ fn run_cutout(a: CutoutArgs) -> Result<ExitCode, String> {
         size: a.size,
         scale_deg: a.scale.as_deref().map(parse_scale).transpose()?,
         projection: a.projection,
-        frame: match a.frame {
-            PositionFrame::Icrs => Frame::Equatorial,
-            PositionFrame::Galactic => Frame::Galactic,
-        },
+        frame: a.frame,
         kernel: a.kernel,
         order: a.order,
         out: a.out,
@@ -298,12 +286,6 @@ struct RgbArgs {
 }
 
 fn run_rgb(a: RgbArgs) -> Result<ExitCode, String> {
-    if a.out.join("properties").exists() && !a.force {
-        return Err(format!(
-            "{}: already holds a HiPS; pass --force to replace it",
-            a.out.display()
-        ));
-    }
     let o = hipsforge::preview::rgb::RgbOptions {
         channels: [a.red, a.green, a.blue],
         out: a.out,
@@ -312,6 +294,7 @@ fn run_rgb(a: RgbArgs) -> Result<ExitCode, String> {
         cuts: [a.red_cut, a.green_cut, a.blue_cut].map(|c| c.unwrap_or(a.pixel_cut)),
         stretch: a.stretch,
         lupton: a.lupton,
+        force: a.force,
     };
     let started = std::time::Instant::now();
     let n = hipsforge::preview::rgb::write_rgb(&o)?;
@@ -328,39 +311,13 @@ struct PreviewArgs {
     /// The HiPS directory (with FITS tiles).
     dir: PathBuf,
     /// 8-bit formats, comma separated: png, jpeg, webp.
-    #[arg(long, default_value = "png")]
-    format: String,
+    #[arg(long, default_value = "png", value_parser = parse_formats)]
+    format: ::std::vec::Vec<PreviewFormat>,
     #[command(flatten)]
     look: PreviewLook,
     /// No log lines.
     #[arg(long, short)]
     quiet: bool,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum FrameArg {
-    Equatorial,
-    Galactic,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum InterpArg {
-    Bilinear,
-    Nearest,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum CoaddArg {
-    Mean,
-    First,
-    Fading,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum TreeArg {
-    Mean,
-    Median,
-    First,
 }
 
 #[derive(clap::Args)]
@@ -375,8 +332,8 @@ struct BuildArgs {
     #[arg(long)]
     id: String,
     /// Tile formats, comma separated: fits (always made) plus png, jpeg, webp previews.
-    #[arg(long, default_value = "fits")]
-    format: String,
+    #[arg(long, default_value = "fits", value_parser = parse_formats)]
+    format: ::std::vec::Vec<PreviewFormat>,
     #[command(flatten)]
     look: PreviewLook,
     /// Deepest order (default: chosen from the finest input pixel).
@@ -388,15 +345,15 @@ struct BuildArgs {
     #[arg(long, default_value_t = 512)]
     tile_width: usize,
     #[arg(long, value_enum, default_value = "equatorial")]
-    frame: FrameArg,
+    frame: Frame,
     #[arg(long, value_enum, default_value = "bilinear")]
-    interpolation: InterpArg,
+    interpolation: Interpolation,
     /// How overlapping images combine.
     #[arg(long, value_enum, default_value = "mean")]
-    coadd: CoaddArg,
+    coadd: Coadd,
     /// How parent tiles are made from their children.
     #[arg(long, value_enum, default_value = "mean")]
-    tree: TreeArg,
+    tree: Reducer,
     /// Pixels to ignore along every input image edge.
     #[arg(long, default_value_t = 0)]
     border: usize,
@@ -408,7 +365,7 @@ struct BuildArgs {
     bitpix: i32,
     /// HDUs to use: "first" (first image HDU), "all", or a list like 1,2,3 (0 = primary).
     #[arg(long, default_value = "first")]
-    hdu: String,
+    hdu: HduSelection,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -435,76 +392,8 @@ struct BuildArgs {
     quiet: bool,
 }
 
-fn parse_hdus(s: &str) -> Result<HduSelection, String> {
-    match s {
-        "first" => Ok(HduSelection::FirstImage),
-        "all" => Ok(HduSelection::All),
-        list => list
-            .split(',')
-            .map(|n| {
-                n.trim()
-                    .parse::<usize>()
-                    .map_err(|_| format!("--hdu: {n:?} is not an HDU number"))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(HduSelection::List),
-    }
-}
-
-fn user_properties(a: &BuildArgs) -> Result<Properties, String> {
-    let mut p = Properties::default();
-    if let Some(name) = &a.preset {
-        let preset = hipsforge::hips::presets::preset(name).ok_or_else(|| {
-            format!(
-                "--preset {name}: unknown (known: {})",
-                hipsforge::hips::presets::names().join(", ")
-            )
-        })?;
-        p.merge(&preset);
-    }
-    for file in &a.properties_file {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        p.merge(&Properties::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?);
-    }
-    for kv in &a.prop {
-        let (k, v) = kv
-            .split_once('=')
-            .ok_or_else(|| format!("--prop {kv:?}: expected KEY=VALUE"))?;
-        p.set(k.trim(), v.trim());
-    }
-    Ok(p)
-}
-
-/// The 8-bit formats named in a `--format` list (`fits` is accepted and skipped).
-fn preview_formats(list: &str) -> Result<Vec<PreviewFormat>, String> {
-    let mut formats = Vec::new();
-    for word in list
-        .split(',')
-        .map(str::trim)
-        .filter(|w| *w != "fits" && !w.is_empty())
-    {
-        let f: PreviewFormat = word.parse().map_err(|e| format!("--format {word}: {e}"))?;
-        if !formats.contains(&f) {
-            formats.push(f);
-        }
-    }
-    Ok(formats)
-}
-
-fn run_previews(
-    root: &std::path::Path,
-    formats: Vec<PreviewFormat>,
-    (cut, stretch): (CutSpec, Stretch),
-    verbose: bool,
-) -> Result<(), String> {
-    let o = PreviewOptions {
-        formats,
-        cut,
-        stretch,
-        verbose,
-    };
-    let r = write_previews(root, &o)?;
-    let names: Vec<&str> = o.formats.iter().map(|f| f.extension()).collect();
+fn print_previews(r: &PreviewReport, formats: &[PreviewFormat]) {
+    let names: Vec<&str> = formats.iter().map(|f| f.extension()).collect();
     eprintln!(
         "previews {} of {} tiles in {:.2} s ({:.0} tiles/s), cut {} .. {} {}",
         names.join(","),
@@ -515,50 +404,50 @@ fn run_previews(
         r.tone.high,
         r.tone.stretch.name()
     );
-    Ok(())
+}
+
+fn run_previews(a: PreviewArgs) -> Result<ExitCode, String> {
+    if a.format.is_empty() {
+        return Err("--format: name at least one of png, jpeg, webp".into());
+    }
+    let (cut, stretch) = a.look.look().resolve(&Properties::default())?;
+    let o = PreviewOptions {
+        formats: a.format,
+        cut,
+        stretch,
+        verbose: !a.quiet,
+    };
+    print_previews(&write_previews(&a.dir, &o)?, &o.formats);
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
-    let formats = preview_formats(&a.format)?;
-    let mut o = BuildOptions::new(a.inputs.clone(), a.out.clone(), &a.id);
+    let mut o = BuildOptions::new(a.inputs, a.out, &a.id);
     o.order = a.order;
     o.min_order = a.min_order;
     o.tile_width = a.tile_width;
-    o.frame = match a.frame {
-        FrameArg::Equatorial => Frame::Equatorial,
-        FrameArg::Galactic => Frame::Galactic,
-    };
+    o.frame = a.frame;
     o.sampling = Sampling {
-        interpolation: match a.interpolation {
-            InterpArg::Bilinear => Interpolation::Bilinear,
-            InterpArg::Nearest => Interpolation::Nearest,
-        },
-        coadd: match a.coadd {
-            CoaddArg::Mean => Coadd::Mean,
-            CoaddArg::First => Coadd::First,
-            CoaddArg::Fading => Coadd::Fading,
-        },
+        interpolation: a.interpolation,
+        coadd: a.coadd,
         border: a.border,
     };
-    o.tree = match a.tree {
-        TreeArg::Mean => Reducer::Mean,
-        TreeArg::Median => Reducer::Median,
-        TreeArg::First => Reducer::First,
-    };
+    o.tree = a.tree;
     o.blank = a.blank;
     o.bitpix = a.bitpix;
-    o.hdus = parse_hdus(&a.hdu)?;
-    o.properties = user_properties(&a)?;
+    o.hdus = a.hdu;
+    o.properties = hipsforge::hips::presets::survey_properties(
+        a.preset.as_deref(),
+        &a.properties_file,
+        &a.prop,
+    )?;
     o.resume = a.resume;
     o.force = a.force;
     o.cache_bytes = a.cache_mb << 20;
+    o.previews = a.format;
+    o.look = a.look.look();
     o.verbose = !a.quiet;
-    if let Some(n) = a.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n.max(1))
-            .build_global()
-            .map_err(|e| format!("--threads: {e}"))?;
-    }
+    set_threads(a.threads)?;
     let r = build(&o).map_err(|e| e.to_string())?;
     let total: usize = r.tiles_per_order.iter().map(|(_, n)| n).sum();
     let mpix = r.input_pixels as f64 / 1e6;
@@ -573,8 +462,8 @@ fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
         mpix / r.seconds_tiles.max(1e-9),
         r.seconds_total
     );
-    if !formats.is_empty() {
-        run_previews(&o.out, formats, a.look.resolve(&o.properties)?, o.verbose)?;
+    if let Some(p) = &r.previews {
+        print_previews(p, &o.previews);
     }
     if !r.read_errors.is_empty() {
         eprintln!(
@@ -622,13 +511,7 @@ fn main() -> ExitCode {
         Command::Rgb(a) => run_rgb(a),
         Command::Serve(a) => run_serve(a),
         Command::Cutout(a) => run_cutout(a),
-        Command::Previews(a) => preview_formats(&a.format).and_then(|f| {
-            if f.is_empty() {
-                return Err("--format: name at least one of png, jpeg, webp".into());
-            }
-            run_previews(&a.dir, f, a.look.resolve(&Properties::default())?, !a.quiet)
-                .map(|_| ExitCode::SUCCESS)
-        }),
+        Command::Previews(a) => run_previews(a),
     };
     match result {
         Ok(code) => code,

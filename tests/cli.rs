@@ -46,11 +46,12 @@ fn bad_arguments_fail_with_a_message() {
         run(&["build", &first, "--out", &out, "--id", "nonsense"]),
         "--id must look like",
     );
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (&["--tile-width", "500"], "--tile-width"),
         (&["--bitpix", "12"], "--bitpix"),
         (&["--order", "25"], "exceeds HEALPix depth 29"),
-        (&["--format", "gif"], "--format gif"),
+        (&["--format", "gif"], "'--format <FORMAT>'"),
+        (&["--format", "png,gif"], "unknown tile format \"gif\""),
     ];
     for (extra, expected) in cases {
         check(build(&first, &out, extra), expected);

@@ -368,6 +368,7 @@ fn colour_hips_from_three_sdss_bands() {
         cuts: ["1% 99.5%".parse().unwrap(); 3],
         stretch: Stretch::Linear,
         lupton,
+        force: false,
     };
     let n = hipsforge::preview::rgb::write_rgb(&options("rgb", None)).unwrap();
     assert!(n > 50);

@@ -23,6 +23,7 @@ use crate::hips::geometry::{cell_size_deg, moc_depth, order_for_pixel_scale, MAX
 use crate::hips::moc::Coverage;
 use crate::hips::pixels::Reducer;
 use crate::hips::properties::Properties;
+use crate::preview::{write_previews, Look, PreviewFormat, PreviewOptions, PreviewReport};
 use crate::wcs::frame::{xyz_to_lonlat, Rotation};
 use crate::wcs::Frame;
 use cache::ImageCache;
@@ -53,6 +54,10 @@ pub struct BuildOptions {
     /// Replace an existing HiPS in `out`.
     pub force: bool,
     pub cache_bytes: usize,
+    /// 8-bit preview formats made from the FITS tiles once they are written (none: FITS only).
+    pub previews: Vec<PreviewFormat>,
+    /// Cut and stretch of the previews; what the flags leave open comes from `properties`.
+    pub look: Look,
     /// Progress bar and log lines on stderr.
     pub verbose: bool,
 }
@@ -76,6 +81,8 @@ impl BuildOptions {
             resume: false,
             force: false,
             cache_bytes: 2 << 30,
+            previews: Vec::new(),
+            look: Look::default(),
             verbose: false,
         }
     }
@@ -95,6 +102,8 @@ pub struct BuildReport {
     pub data_range: Option<(f32, f32)>,
     pub seconds_tiles: f64,
     pub seconds_total: f64,
+    /// What the PREVIEWS step did, when previews were asked for.
+    pub previews: Option<PreviewReport>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +116,8 @@ pub enum BuildError {
     Output { path: PathBuf, message: String },
     #[error(transparent)]
     Finish(#[from] FinishError),
+    #[error("previews: {0}")]
+    Previews(String),
 }
 
 fn out_err(path: &Path, e: impl std::fmt::Display) -> BuildError {
@@ -303,11 +314,25 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         data_range: produced.range,
         seconds_tiles,
         seconds_total: 0.0,
+        previews: None,
     };
     let bytes = pyramid.bytes_written.load(Ordering::Relaxed);
     finish_build(o, &report, images, &coverage, encoding, bytes)?;
+    let previews = if o.previews.is_empty() {
+        None
+    } else {
+        let (cut, stretch) = o.look.resolve(&o.properties).map_err(BuildError::Options)?;
+        let options = PreviewOptions {
+            formats: o.previews.clone(),
+            cut,
+            stretch,
+            verbose: o.verbose,
+        };
+        Some(write_previews(&o.out, &options).map_err(BuildError::Previews)?)
+    };
     Ok(BuildReport {
         seconds_total: started.elapsed().as_secs_f64(),
+        previews,
         ..report
     })
 }

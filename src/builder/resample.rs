@@ -13,15 +13,17 @@ use crate::interp::{bilinear_weights, weighted_mean_of_valid, Quad, BLOCK};
 use crate::wcs::frame::lonlat_to_xyz;
 
 /// How a source value is read at a fractional pixel position.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Interpolation {
+    /// Bilinear between the four nearest source pixels (blanks left out).
     #[default]
     Bilinear,
+    /// The source pixel that contains the position.
     Nearest,
 }
 
 /// How overlapping images combine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Coadd {
     /// Plain mean of the images that cover a pixel.
     #[default]

@@ -21,7 +21,7 @@ use crate::wcs::frame::{xyz_to_lonlat, Rotation};
 const FLUX_SUBSAMPLES: usize = 4;
 
 /// How HiPS pixels become cutout pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Kernel {
     /// Bilinear between the four nearest HiPS pixel centres.
     #[default]

@@ -23,6 +23,26 @@ pub enum HduSelection {
     List(Vec<usize>),
 }
 
+impl std::str::FromStr for HduSelection {
+    type Err = String;
+    /// `first`, `all`, or a comma-separated list of HDU numbers (`1,2,3`; 0 = primary).
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim() {
+            "first" => Ok(HduSelection::FirstImage),
+            "all" => Ok(HduSelection::All),
+            list => list
+                .split(',')
+                .map(|n| {
+                    n.trim()
+                        .parse::<usize>()
+                        .map_err(|_| format!("{n:?} is not an HDU number (first, all, or 1,2,3)"))
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(HduSelection::List),
+        }
+    }
+}
+
 /// An image HDU found in a file: where it is, its header and its size.
 #[derive(Debug, Clone)]
 pub struct ImageHdu {
@@ -315,6 +335,15 @@ pub fn read_tile(path: &Path, width: usize) -> Result<Vec<f32>, FitsError> {
 #[cfg(test)]
 mod tests {
     use super::plane_size;
+
+    #[test]
+    fn hdu_selections_parse() {
+        use super::HduSelection;
+        assert_eq!("first".parse(), Ok(HduSelection::FirstImage));
+        assert_eq!("all".parse(), Ok(HduSelection::All));
+        assert_eq!("0, 2".parse(), Ok(HduSelection::List(vec![0, 2])));
+        assert!("1,x".parse::<HduSelection>().unwrap_err().contains("\"x\""));
+    }
 
     #[test]
     fn degenerate_axes_are_accepted_and_cubes_refused() {

@@ -3,10 +3,12 @@
 
 /// How a block of pixels becomes one pixel. Blank (NaN) pixels are ignored; an all-blank
 /// block stays blank.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Reducer {
+    /// Mean of the non-blank pixels.
     #[default]
     Mean,
+    /// Median of the non-blank pixels.
     Median,
     /// The first non-blank pixel in storage order.
     First,

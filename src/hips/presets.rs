@@ -29,8 +29,35 @@ pub fn preset(name: &str) -> Option<Properties> {
     Some(Properties::parse(text).expect("presets are checked by tests"))
 }
 
+/// The names of all presets.
 pub fn names() -> Vec<&'static str> {
     PRESETS.iter().map(|(n, _)| *n).collect()
+}
+
+/// The descriptive keywords a user gives a survey, later ones winning: a preset by name, then
+/// properties files, then `KEY=VALUE` pairs. `Err` names the preset, file or pair at fault.
+pub fn survey_properties(
+    preset_name: Option<&str>,
+    files: &[std::path::PathBuf],
+    pairs: &[String],
+) -> Result<Properties, String> {
+    let mut p = Properties::default();
+    if let Some(name) = preset_name {
+        let found = preset(name)
+            .ok_or_else(|| format!("--preset {name}: unknown (known: {})", names().join(", ")))?;
+        p.merge(&found);
+    }
+    for file in files {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        p.merge(&Properties::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?);
+    }
+    for kv in pairs {
+        let (k, v) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("--prop {kv:?}: expected KEY=VALUE"))?;
+        p.set(k.trim(), v.trim());
+    }
+    Ok(p)
 }
 
 #[cfg(test)]

@@ -24,6 +24,23 @@ impl PreviewFormat {
     }
 }
 
+/// The 8-bit formats named in a comma-separated list such as `fits,png,jpeg` (`fits`, always
+/// written, is accepted and left out; repeats count once).
+pub fn parse_formats(list: &str) -> Result<Vec<PreviewFormat>, String> {
+    let mut formats = Vec::new();
+    for word in list
+        .split(',')
+        .map(str::trim)
+        .filter(|w| *w != "fits" && !w.is_empty())
+    {
+        let f: PreviewFormat = word.parse().map_err(|e| format!("{word}: {e}"))?;
+        if !formats.contains(&f) {
+            formats.push(f);
+        }
+    }
+    Ok(formats)
+}
+
 impl FromStr for PreviewFormat {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -14,9 +14,40 @@ use crate::hips::layout::tile_path;
 use crate::hips::properties::Properties;
 use crate::output::write_atomic;
 use crate::reader::HipsDir;
-pub use encode::PreviewFormat;
+pub use encode::{parse_formats, PreviewFormat};
 pub use encode::{Channels, Picture};
 pub use tone::{CutSpec, Stretch, ToneMap};
+
+/// Cut and stretch as the user gave them, to be completed from a survey's suggestion.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Look {
+    /// `--pixel-cut`, if given.
+    pub cut: Option<CutSpec>,
+    /// `--stretch`, if given.
+    pub stretch: Option<Stretch>,
+}
+
+impl Look {
+    /// The given values, else the suggestion of a preset or properties file
+    /// (`hips_pixel_cut`, `hips_pixel_func`), else the defaults.
+    pub fn resolve(&self, suggested: &Properties) -> Result<(CutSpec, Stretch), String> {
+        let cut = match (self.cut, suggested.get("hips_pixel_cut")) {
+            (Some(c), _) => c,
+            (None, Some(s)) => s
+                .parse()
+                .map_err(|e| format!("hips_pixel_cut {s:?}: {e}"))?,
+            (None, None) => CutSpec::default(),
+        };
+        let stretch = match (self.stretch, suggested.get("hips_pixel_func")) {
+            (Some(s), _) => s,
+            (None, Some(s)) => s
+                .parse()
+                .map_err(|e| format!("hips_pixel_func {s:?}: {e}"))?,
+            (None, None) => Stretch::default(),
+        };
+        Ok((cut, stretch))
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct PreviewOptions {

@@ -26,6 +26,8 @@ pub struct RgbOptions {
     pub stretch: Stretch,
     /// Lupton softening Q; `None` maps each channel on its own.
     pub lupton: Option<f64>,
+    /// Replace a HiPS already in `out` (without it, one there is refused).
+    pub force: bool,
 }
 
 /// How three values become one colour.
@@ -76,6 +78,12 @@ fn err_at(path: &Path, e: impl std::fmt::Display) -> String {
 
 /// Builds the colour HiPS; returns the number of tiles written.
 pub fn write_rgb(o: &RgbOptions) -> Result<usize, String> {
+    if o.out.join("properties").exists() && !o.force {
+        return Err(format!(
+            "{}: already holds a HiPS; pass --force to replace it",
+            o.out.display()
+        ));
+    }
     let hips: Vec<HipsDir> = o
         .channels
         .iter()

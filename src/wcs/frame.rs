@@ -1,10 +1,12 @@
 //! Celestial frames and the rotation between them.
 
 /// The celestial frame of an image or of a HiPS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Frame {
     /// ICRS (FK5 J2000 is treated as ICRS: they differ by tens of milliarcseconds).
+    #[value(alias = "icrs")]
     Equatorial,
+    /// Galactic (IAU 1958, as realised from ICRS by Hipparcos).
     Galactic,
 }
 
