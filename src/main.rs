@@ -132,17 +132,17 @@ fn named_dir(spec: &str) -> (String, PathBuf) {
 }
 
 /// A global rayon pool of `n` threads (default: one per core).
-fn set_threads(n: Option<usize>) -> Result<(), String> {
+fn set_threads(n: Option<usize>) -> anyhow::Result<()> {
     match n {
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build_global()
-            .map_err(|e| format!("--threads: {e}")),
+            .map_err(|e| anyhow::anyhow!("--threads: {e}")),
         None => Ok(()),
     }
 }
 
-fn run_cutout(a: CutoutArgs) -> Result<ExitCode, String> {
+fn run_cutout(a: CutoutArgs) -> anyhow::Result<ExitCode> {
     use hipsforge::cutout::bulk::{parse_scale, run_bulk, BulkOptions};
     let bands = a.hips.iter().map(|spec| named_dir(spec)).collect();
     set_threads(a.threads)?;
@@ -155,7 +155,12 @@ fn run_cutout(a: CutoutArgs) -> Result<ExitCode, String> {
             id: a.id_col,
         },
         size: a.size,
-        scale_deg: a.scale.as_deref().map(parse_scale).transpose()?,
+        scale_deg: a
+            .scale
+            .as_deref()
+            .map(parse_scale)
+            .transpose()
+            .map_err(anyhow::Error::msg)?,
         projection: a.projection,
         frame: a.frame,
         kernel: a.kernel,
@@ -207,7 +212,7 @@ struct ServeArgs {
     cache_mb: usize,
 }
 
-fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
+fn run_serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
     let mounts = a.hips.iter().map(|spec| named_dir(spec)).collect();
     let o = hipsforge::serve::ServeOptions {
         mounts,
@@ -216,7 +221,7 @@ fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
         aladin_lite: a.aladin_lite,
         file_cache_bytes: a.cache_mb << 20,
     };
-    let app = hipsforge::serve::router(&o)?;
+    let app = hipsforge::serve::router(&o).map_err(anyhow::Error::msg)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -232,20 +237,19 @@ fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
     let runtime = runtime
         .enable_all()
         .build()
-        .map_err(|e| format!("runtime: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("runtime: {e}"))?;
     runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(a.addr)
             .await
-            .map_err(|e| format!("{}: {e}", a.addr))?;
+            .map_err(|e| anyhow::anyhow!("{}: {e}", a.addr))?;
         let names: Vec<String> = o.mounts.iter().map(|(n, _)| format!("/{n}/")).collect();
         eprintln!(
             "serving {} on http://{} (Ctrl-C to stop)",
             names.join(" "),
-            listener.local_addr().map_err(|e| e.to_string())?
+            listener.local_addr()?
         );
-        hipsforge::serve::run(listener, app, hipsforge::serve::shutdown_signal())
-            .await
-            .map_err(|e| e.to_string())
+        hipsforge::serve::run(listener, app, hipsforge::serve::shutdown_signal()).await?;
+        anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
 }
@@ -285,7 +289,7 @@ struct RgbArgs {
     force: bool,
 }
 
-fn run_rgb(a: RgbArgs) -> Result<ExitCode, String> {
+fn run_rgb(a: RgbArgs) -> anyhow::Result<ExitCode> {
     let o = hipsforge::preview::rgb::RgbOptions {
         channels: [a.red, a.green, a.blue],
         out: a.out,
@@ -297,7 +301,7 @@ fn run_rgb(a: RgbArgs) -> Result<ExitCode, String> {
         force: a.force,
     };
     let started = std::time::Instant::now();
-    let n = hipsforge::preview::rgb::write_rgb(&o)?;
+    let n = hipsforge::preview::rgb::write_rgb(&o).map_err(anyhow::Error::msg)?;
     eprintln!(
         "colour HiPS {}: {n} tiles in {:.2} s",
         o.out.display(),
@@ -406,22 +410,29 @@ fn print_previews(r: &PreviewReport, formats: &[PreviewFormat]) {
     );
 }
 
-fn run_previews(a: PreviewArgs) -> Result<ExitCode, String> {
+fn run_previews(a: PreviewArgs) -> anyhow::Result<ExitCode> {
     if a.format.is_empty() {
-        return Err("--format: name at least one of png, jpeg, webp".into());
+        anyhow::bail!("--format: name at least one of png, jpeg, webp");
     }
-    let (cut, stretch) = a.look.look().resolve(&Properties::default())?;
+    let (cut, stretch) = a
+        .look
+        .look()
+        .resolve(&Properties::default())
+        .map_err(anyhow::Error::msg)?;
     let o = PreviewOptions {
         formats: a.format,
         cut,
         stretch,
         verbose: !a.quiet,
     };
-    print_previews(&write_previews(&a.dir, &o)?, &o.formats);
+    print_previews(
+        &write_previews(&a.dir, &o).map_err(anyhow::Error::msg)?,
+        &o.formats,
+    );
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
+fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     let mut o = BuildOptions::new(a.inputs, a.out, &a.id);
     o.order = a.order;
     o.min_order = a.min_order;
@@ -440,7 +451,8 @@ fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
         a.preset.as_deref(),
         &a.properties_file,
         &a.prop,
-    )?;
+    )
+    .map_err(anyhow::Error::msg)?;
     o.resume = a.resume;
     o.force = a.force;
     o.cache_bytes = a.cache_mb << 20;
@@ -448,7 +460,7 @@ fn run_build(a: BuildArgs) -> Result<ExitCode, String> {
     o.look = a.look.look();
     o.verbose = !a.quiet;
     set_threads(a.threads)?;
-    let r = build(&o).map_err(|e| e.to_string())?;
+    let r = build(&o)?;
     let total: usize = r.tiles_per_order.iter().map(|(_, n)| n).sum();
     let mpix = r.input_pixels as f64 / 1e6;
     eprintln!(
@@ -516,7 +528,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {message:#}");
             ExitCode::from(2)
         }
     }

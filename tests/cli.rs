@@ -108,7 +108,7 @@ fn unwritable_output_is_an_error() {
     let o = build(&first_file(), out.to_str().unwrap(), &[]);
     assert_eq!(o.status.code(), Some(2));
     assert!(
-        stderr(&o).contains("cannot create the output directory"),
+        stderr(&o).contains("cannot create the output directory or write in it"),
         "{}",
         stderr(&o)
     );

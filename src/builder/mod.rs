@@ -106,39 +106,67 @@ pub struct BuildReport {
     pub previews: Option<PreviewReport>,
 }
 
+/// Why a build failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// An option that cannot be used, as given or together with the others.
     #[error("{0}")]
-    Options(String),
+    Invalid(String),
+    /// An input path that does not exist or cannot be listed.
+    #[error("{0}")]
+    Input(String),
+    /// Nothing usable among the inputs; what was passed over, one line each.
     #[error("no usable input image; passed over:\n  {}", .0.join("\n  "))]
     NoInput(Vec<String>),
-    #[error("{path}: {message}")]
-    Output { path: PathBuf, message: String },
+    /// The output directory holds a HiPS that this build was not told to continue or replace.
+    #[error("{0}: already holds a HiPS; pass --resume to continue an interrupted build or --force to replace it")]
+    OutputInUse(PathBuf),
+    /// The output directory cannot be made, or is not writable.
+    #[error("{path}: cannot create the output directory or write in it: {source}")]
+    OutputDirectory {
+        /// The output directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// An output file or directory that cannot be made or written.
+    #[error("{path}: {source}")]
+    Write {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// A tile written by this build that cannot be read back.
+    #[error(transparent)]
+    ReadBack(#[from] crate::fits::FitsError),
+    /// Allsky, MOC, properties or index.html could not be written.
     #[error(transparent)]
     Finish(#[from] FinishError),
+    /// The PREVIEWS step failed.
     #[error("previews: {0}")]
     Previews(String),
 }
 
-fn out_err(path: &Path, e: impl std::fmt::Display) -> BuildError {
-    BuildError::Output {
+fn write_err(path: &Path, source: std::io::Error) -> BuildError {
+    BuildError::Write {
         path: path.to_path_buf(),
-        message: e.to_string(),
+        source,
     }
 }
 
 /// Writes an output file atomically (see [`crate::output::write_atomic`]).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
-    crate::output::write_atomic(path, bytes).map_err(|e| out_err(path, e))
+    crate::output::write_atomic(path, bytes).map_err(|e| write_err(path, e))
 }
 
 /// Reads back a tile written by this build (any BITPIX; blanks as NaN).
 fn read_tile(path: &Path, width: usize) -> Result<Vec<f32>, BuildError> {
-    crate::fits::read_tile(path, width).map_err(|e| out_err(path, e))
+    Ok(crate::fits::read_tile(path, width)?)
 }
 
 fn check_options(o: &BuildOptions) -> Result<u8, BuildError> {
-    let bad = |m: String| Err(BuildError::Options(m));
+    let bad = |m: String| Err(BuildError::Invalid(m));
     if !o.tile_width.is_power_of_two() || !(8..=4096).contains(&o.tile_width) {
         return bad(format!(
             "--tile-width must be a power of two from 8 to 4096, not {}",
@@ -179,10 +207,13 @@ fn check_options(o: &BuildOptions) -> Result<u8, BuildError> {
 /// Prepares `out`: refuses to mix with an existing HiPS unless resuming or forced.
 fn prepare_output(o: &BuildOptions) -> Result<(), BuildError> {
     let out = &o.out;
-    std::fs::create_dir_all(out)
-        .map_err(|e| out_err(out, format!("cannot create the output directory: {e}")))?;
+    let unusable = |source| BuildError::OutputDirectory {
+        path: out.clone(),
+        source,
+    };
+    std::fs::create_dir_all(out).map_err(unusable)?;
     let existing: Vec<PathBuf> = std::fs::read_dir(out)
-        .map_err(|e| out_err(out, e))?
+        .map_err(|e| write_err(out, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             let name = p.file_name().unwrap_or_default().to_string_lossy();
@@ -191,7 +222,7 @@ fn prepare_output(o: &BuildOptions) -> Result<(), BuildError> {
         .collect();
     if !existing.is_empty() && !o.resume {
         if !o.force {
-            return Err(out_err(out, "already holds a HiPS; pass --resume to continue an interrupted build or --force to replace it"));
+            return Err(BuildError::OutputInUse(out.clone()));
         }
         for p in existing {
             let r = if p.is_dir() {
@@ -199,11 +230,11 @@ fn prepare_output(o: &BuildOptions) -> Result<(), BuildError> {
             } else {
                 std::fs::remove_file(&p)
             };
-            r.map_err(|e| out_err(&p, e))?;
+            r.map_err(|e| write_err(&p, e))?;
         }
     }
     let probe = out.join(".hipsforge-write-test");
-    std::fs::write(&probe, b"").map_err(|e| out_err(out, format!("not writable: {e}")))?;
+    std::fs::write(&probe, b"").map_err(unusable)?;
     let _ = std::fs::remove_file(probe);
     Ok(())
 }
@@ -321,7 +352,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     let previews = if o.previews.is_empty() {
         None
     } else {
-        let (cut, stretch) = o.look.resolve(&o.properties).map_err(BuildError::Options)?;
+        let (cut, stretch) = o.look.resolve(&o.properties).map_err(BuildError::Invalid)?;
         let options = PreviewOptions {
             formats: o.previews.clone(),
             cut,
@@ -339,7 +370,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
 
 /// The input images with a usable WCS (what was passed over is logged), or why there is none.
 fn discover_inputs(o: &BuildOptions) -> Result<Inputs, BuildError> {
-    let files = collect_files(&o.inputs).map_err(BuildError::Options)?;
+    let files = collect_files(&o.inputs).map_err(BuildError::Input)?;
     let found = discover(&files, &o.hdus, o.frame);
     for s in &found.skipped {
         log(o, &format!("skipped {s}"));
@@ -410,7 +441,10 @@ fn choose_encoding(o: &BuildOptions, images: &[SourceImage]) -> Result<Encoding,
         .filter_map(|i| cache.get(i).ok().and_then(|p| finite_range(&p)))
         .reduce_with(|a, b| (a.0.min(b.0), a.1.max(b.1)))
         .ok_or_else(|| {
-            BuildError::Options("no finite input pixel to scale integer tiles with".into())
+            BuildError::Invalid(format!(
+                "--bitpix {}: no finite input pixel to scale integer tiles with",
+                o.bitpix
+            ))
         })?;
     log(
         o,

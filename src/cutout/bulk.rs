@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::positions::{read_positions, Columns, Position};
 use super::stack::{StackFile, StackFormat};
-use super::{Grid, GridSpec, Kernel, Survey, TileStore};
+use super::{CutoutError, Grid, GridSpec, Kernel, Survey, TileStore};
 use crate::fits::write::{Card, CardValue};
 use crate::wcs::frame::Rotation;
 use crate::wcs::Frame;
@@ -59,7 +59,7 @@ pub fn stamps(
     spec: &GridSpec,
     kernel: Kernel,
     order: Option<u8>,
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<f32>, CutoutError> {
     let grid = Grid::from_spec(spec)?;
     let mut out = Vec::with_capacity(bands.len() * spec.width * spec.height);
     for survey in bands {
@@ -157,25 +157,32 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
+pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     let started = std::time::Instant::now();
     if o.bands.is_empty() {
-        return Err("no --hips given".into());
+        return Err(CutoutError::Options("no --hips given".into()));
     }
     if o.size == 0 || o.size > 4096 {
-        return Err(format!("--size {} must be 1..4096", o.size));
+        return Err(CutoutError::Options(format!(
+            "--size {} must be 1..4096",
+            o.size
+        )));
     }
     let surveys: Vec<Survey> = o
         .bands
         .iter()
         .enumerate()
         .map(|(i, (name, dir))| {
-            Survey::open(dir, i as u32).map_err(|e| format!("--hips {name}: {e}"))
+            Survey::open(dir, i as u32)
+                .map_err(|e| CutoutError::Survey(format!("--hips {name}: {e}")))
         })
         .collect::<Result<_, _>>()?;
     let positions = read_positions(&o.positions, &o.columns)?;
     if positions.is_empty() {
-        return Err(format!("{}: no objects", o.positions.display()));
+        return Err(CutoutError::Positions(format!(
+            "{}: no objects",
+            o.positions.display()
+        )));
     }
     let format = StackFormat::from_path(&o.out)?;
     let scale = match o.scale_deg {
@@ -184,7 +191,11 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
             let p = &surveys[0].hips.properties;
             p.get("hips_pixel_scale")
                 .and_then(|v| v.parse().ok())
-                .ok_or("--scale is needed: the first HiPS has no hips_pixel_scale")?
+                .ok_or_else(|| {
+                    CutoutError::Options(
+                        "--scale is needed: the first HiPS has no hips_pixel_scale".into(),
+                    )
+                })?
         }
     };
     let n = positions.len();
@@ -222,13 +233,13 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
     let stack = StackFile::open(&o.out, format, n, surveys.len(), o.size, &extra, !resuming)?;
     if !resuming {
         std::fs::write(&progress_path, format!("hipsforge-cutout 1 {print}\n"))
-            .map_err(|e| format!("{}: {e}", progress_path.display()))?;
+            .map_err(|e| CutoutError::output(&progress_path, e))?;
     }
     let progress = Mutex::new(
         std::fs::OpenOptions::new()
             .append(true)
             .open(&progress_path)
-            .map_err(|e| format!("{}: {e}", progress_path.display()))?,
+            .map_err(|e| CutoutError::output(&progress_path, e))?,
     );
 
     // HEALPix order of the objects at the tile order the first band will read.
@@ -285,7 +296,7 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
                 let values = stamps(&store, &bands, &spec, o.kernel, o.order)?;
                 stack
                     .write_rows(row, &values)
-                    .map_err(|e| format!("{}: {e}", o.out.display()))?;
+                    .map_err(|e| CutoutError::output(&o.out, e))?;
                 let blank: Vec<f64> = values
                     .chunks(stamp_len / surveys.len())
                     .map(|b| b.iter().filter(|v| v.is_nan()).count() as f64 / b.len() as f64)
@@ -305,9 +316,7 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
                 ));
                 bar.inc(1);
             }
-            stack
-                .sync()
-                .map_err(|e| format!("{}: {e}", o.out.display()))?;
+            stack.sync().map_err(|e| CutoutError::output(&o.out, e))?;
             let mut record: String = lines
                 .iter()
                 .map(|(r, l)| format!("row {r} {l}\n"))
@@ -316,19 +325,20 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
             let mut f = progress.lock().expect("progress lock");
             f.write_all(record.as_bytes())
                 .and_then(|_| f.flush())
-                .map_err(|e| format!("{}: {e}", progress_path.display()))?;
+                .map_err(|e| CutoutError::output(&progress_path, e))?;
             Ok(lines)
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, CutoutError>>()?;
     bar.finish_and_clear();
     manifest.extend(results.into_iter().flatten());
     manifest.sort_unstable_by_key(|(row, _)| *row);
     let by_row: HashMap<usize, &String> = manifest.iter().map(|(r, l)| (*r, l)).collect();
     if by_row.len() != n {
-        return Err(format!(
-            "internal: {} of {n} rows in the manifest",
+        return Err(CutoutError::Options(format!(
+            "{}: the progress of an earlier run holds {} of {n} rows; run again with --restart",
+            progress_path.display(),
             by_row.len()
-        ));
+        )));
     }
     let mut text = String::from("row,id,ra,dec,outside");
     for (band, _) in &o.bands {
@@ -346,7 +356,7 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, String> {
     }
     let manifest_file = manifest_path(&o.out);
     crate::output::write_atomic(&manifest_file, text.as_bytes())
-        .map_err(|e| format!("{}: {e}", manifest_file.display()))?;
+        .map_err(|e| CutoutError::output(&manifest_file, e))?;
     let _ = std::fs::remove_file(&progress_path);
     Ok(BulkReport {
         rows: n,

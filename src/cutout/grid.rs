@@ -1,6 +1,7 @@
 //! The output grid of a cutout: size, and a WCS made from centre, pixel scale, projection,
 //! rotation and frame (or taken from a full header).
 
+use super::CutoutError;
 use crate::fits::write::{Card, CardValue};
 use crate::fits::Header;
 use crate::wcs::{Frame, Linear, Wcs};
@@ -39,15 +40,17 @@ fn axis_names(frame: Frame) -> (&'static str, &'static str) {
 }
 
 impl Grid {
-    pub fn from_spec(s: &GridSpec) -> Result<Grid, String> {
+    pub fn from_spec(s: &GridSpec) -> Result<Grid, CutoutError> {
         if s.width == 0 || s.height == 0 {
-            return Err("width and height must be positive".into());
+            return Err(CutoutError::Grid(
+                "width and height must be positive".into(),
+            ));
         }
         if !(s.scale_deg > 0.0 && s.scale_deg.is_finite()) {
-            return Err(format!(
+            return Err(CutoutError::Grid(format!(
                 "pixel scale {} is not a positive number",
                 s.scale_deg
-            ));
+            )));
         }
         let code = s.projection.to_ascii_uppercase();
         // East to the left, north up, then the y axis turned to position angle `rotation`
@@ -56,7 +59,8 @@ impl Grid {
         let d = s.scale_deg;
         let cd = [[-d * cs, d * sn], [d * sn, d * cs]];
         let crpix = [(s.width as f64 + 1.0) / 2.0, (s.height as f64 + 1.0) / 2.0];
-        let linear = Linear::new(crpix, cd).ok_or("degenerate grid")?;
+        let linear =
+            Linear::new(crpix, cd).ok_or_else(|| CutoutError::Grid("degenerate grid".into()))?;
         let wcs = Wcs::from_parts(s.frame, &code, [s.lon, s.lat], linear)?;
         let (lon, lat) = axis_names(s.frame);
         let f = CardValue::Float;
@@ -86,12 +90,12 @@ impl Grid {
     }
 
     /// A grid from a full FITS header (NAXIS1, NAXIS2 and a celestial WCS).
-    pub fn from_header(h: &Header) -> Result<Grid, String> {
-        let size = |k: &str| -> Result<usize, String> {
+    pub fn from_header(h: &Header) -> Result<Grid, CutoutError> {
+        let size = |k: &str| -> Result<usize, CutoutError> {
             h.get_i64(k)
                 .filter(|&n| n > 0)
                 .map(|n| n as usize)
-                .ok_or_else(|| format!("{k} missing or not positive"))
+                .ok_or_else(|| CutoutError::Grid(format!("{k} missing or not positive")))
         };
         let (width, height) = (size("NAXIS1")?, size("NAXIS2")?);
         let wcs = Wcs::from_header(h)?;

@@ -16,6 +16,58 @@ use crate::cache::BoundedCache;
 use crate::hips::geometry::order_for_pixel_scale;
 use crate::reader::HipsDir;
 
+/// Why a cutout (or a run of them) failed. The first kinds are the caller's mistakes (a server
+/// answers them with 400); the others are failures of the data or the machine.
+#[derive(Debug, thiserror::Error)]
+pub enum CutoutError {
+    /// The grid asked for cannot be made (size, scale, projection).
+    #[error("{0}")]
+    Grid(String),
+    /// The grid's WCS cannot be made.
+    #[error("grid WCS: {0}")]
+    GridWcs(#[from] crate::wcs::WcsError),
+    /// A list of positions that cannot be read (missing column, bad number, |dec| > 90).
+    #[error("{0}")]
+    Positions(String),
+    /// Options of a bulk run that do not fit together.
+    #[error("{0}")]
+    Options(String),
+    /// A HiPS could not be opened.
+    #[error("{0}")]
+    Survey(String),
+    /// A tile of an opened HiPS could not be read.
+    #[error("{0}")]
+    Tile(String),
+    /// An output file could not be written.
+    #[error("{path}: {source}")]
+    Output {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+impl CutoutError {
+    /// Whether the request itself is at fault (grid, positions, options), not the data.
+    pub fn is_caller_error(&self) -> bool {
+        matches!(
+            self,
+            CutoutError::Grid(_)
+                | CutoutError::GridWcs(_)
+                | CutoutError::Positions(_)
+                | CutoutError::Options(_)
+        )
+    }
+
+    pub(crate) fn output(path: &std::path::Path, source: std::io::Error) -> CutoutError {
+        CutoutError::Output {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// An opened HiPS with a key for the tile cache.
 #[derive(Debug)]
 pub struct Survey {
@@ -25,8 +77,8 @@ pub struct Survey {
 }
 
 impl Survey {
-    pub fn open(root: &std::path::Path, key: u32) -> Result<Survey, String> {
-        let hips = HipsDir::open(root)?;
+    pub fn open(root: &std::path::Path, key: u32) -> Result<Survey, CutoutError> {
+        let hips = HipsDir::open(root).map_err(CutoutError::Survey)?;
         let min_order = hips
             .properties
             .get("hips_order_min")
@@ -60,11 +112,18 @@ impl TileStore {
     }
 
     /// Tile `npix` at `order` (`None` where the HiPS has none); decoded once while cached.
-    pub fn tile(&self, s: &Survey, order: u8, npix: u64) -> Result<Arc<Option<Vec<f32>>>, String> {
+    pub fn tile(
+        &self,
+        s: &Survey,
+        order: u8,
+        npix: u64,
+    ) -> Result<Arc<Option<Vec<f32>>>, CutoutError> {
         let bytes = s.hips.width * s.hips.width * 4;
-        self.cache.get_or_load(&(s.key, order, npix), bytes, || {
-            s.hips.read_tile(order, npix)
-        })
+        self.cache
+            .get_or_load(&(s.key, order, npix), bytes, || {
+                s.hips.read_tile(order, npix)
+            })
+            .map_err(CutoutError::Tile)
     }
 }
 
@@ -75,7 +134,7 @@ pub fn cutout(
     grid: &Grid,
     kernel: Kernel,
     order: Option<u8>,
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<f32>, CutoutError> {
     let order = order
         .unwrap_or_else(|| survey.order_for(grid.scale_deg()))
         .min(survey.hips.order);

@@ -3,6 +3,8 @@
 
 use std::path::Path;
 
+use super::CutoutError;
+
 /// One object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Position {
@@ -33,12 +35,18 @@ fn split(line: &str, delimiter: Option<char>) -> Vec<&str> {
 }
 
 /// Reads every object of `path`; errors name the file, line and problem.
-pub fn read_positions(path: &Path, columns: &Columns) -> Result<Vec<Position>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse_positions(&text, columns).map_err(|e| format!("{}: {e}", path.display()))
+pub fn read_positions(path: &Path, columns: &Columns) -> Result<Vec<Position>, CutoutError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CutoutError::Positions(format!("{}: {e}", path.display())))?;
+    parse_positions(&text, columns)
+        .map_err(|e| CutoutError::Positions(format!("{}: {e}", path.display())))
 }
 
-pub fn parse_positions(text: &str, columns: &Columns) -> Result<Vec<Position>, String> {
+pub fn parse_positions(text: &str, columns: &Columns) -> Result<Vec<Position>, CutoutError> {
+    parse_lines(text, columns).map_err(CutoutError::Positions)
+}
+
+fn parse_lines(text: &str, columns: &Columns) -> Result<Vec<Position>, String> {
     let mut lines = text
         .lines()
         .enumerate()
@@ -158,12 +166,15 @@ mod tests {
         );
         assert!(parse_positions("ra,dec\n1,x\n", &c)
             .unwrap_err()
+            .to_string()
             .contains("line 2: dec \"x\""));
         assert!(parse_positions("a,b\n1,2\n", &c)
             .unwrap_err()
+            .to_string()
             .contains("no ra column"));
         assert!(parse_positions("ra,dec\n1,95\n", &c)
             .unwrap_err()
+            .to_string()
             .contains("outside"));
     }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use cdshealpix::nested;
 
 use super::grid::Grid;
-use super::{Survey, TileStore};
+use super::{CutoutError, Survey, TileStore};
 use crate::hips::layout::fits_index;
 use crate::interp::{bilinear_weights, weighted_mean_of_valid, Quad, BLOCK};
 use crate::wcs::frame::{xyz_to_lonlat, Rotation};
@@ -58,7 +58,7 @@ struct LocalTiles<'a> {
 }
 
 impl LocalTiles<'_> {
-    fn tile(&mut self, npix: u64) -> Result<&Tile, String> {
+    fn tile(&mut self, npix: u64) -> Result<&Tile, CutoutError> {
         if !self.tiles.contains_key(&npix) {
             let t = self.store.tile(self.survey, self.order, npix)?;
             self.tiles.insert(npix, t);
@@ -133,12 +133,18 @@ impl Sampler<'_> {
     }
 
     /// Exact value at grid position (x, y), reading across tiles as HEALPix neighbours need.
-    fn exact(&self, tiles: &mut LocalTiles, x: f64, y: f64, kernel: Kernel) -> Result<f32, String> {
+    fn exact(
+        &self,
+        tiles: &mut LocalTiles,
+        x: f64,
+        y: f64,
+        kernel: Kernel,
+    ) -> Result<f32, CutoutError> {
         let Some((lon, lat)) = self.lonlat(x, y) else {
             return Ok(f32::NAN);
         };
         let bits = 2 * (self.depth - tiles.order) as u32;
-        let mut pixel = |hash: u64| -> Result<f32, String> {
+        let mut pixel = |hash: u64| -> Result<f32, CutoutError> {
             let tile = tiles.tile(hash >> bits)?;
             let s = hash & ((1u64 << bits) - 1);
             let (px, py) = crate::hips::layout::split_subindex(s);
@@ -194,7 +200,7 @@ pub fn sample(
     grid: &Grid,
     order: u8,
     kernel: Kernel,
-) -> Result<Vec<f32>, String> {
+) -> Result<Vec<f32>, CutoutError> {
     let width = survey.hips.width;
     let bits = width.trailing_zeros() as u8;
     let sampler = Sampler {

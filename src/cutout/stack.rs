@@ -6,6 +6,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use super::CutoutError;
 use crate::fits::write::{encode_image, Card, CardValue, Encoding};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +16,7 @@ pub enum StackFormat {
 }
 
 impl StackFormat {
-    pub fn from_path(path: &Path) -> Result<StackFormat, String> {
+    pub fn from_path(path: &Path) -> Result<StackFormat, CutoutError> {
         match path
             .extension()
             .and_then(|e| e.to_str())
@@ -24,10 +25,10 @@ impl StackFormat {
         {
             Some("npy") => Ok(StackFormat::Npy),
             Some("fits") | Some("fit") => Ok(StackFormat::Fits),
-            _ => Err(format!(
+            _ => Err(CutoutError::Options(format!(
                 "{}: the output must end in .npy or .fits",
                 path.display()
-            )),
+            ))),
         }
     }
 }
@@ -70,8 +71,8 @@ impl StackFile {
         size: usize,
         extra: &[Card],
         fresh: bool,
-    ) -> Result<StackFile, String> {
-        let err = |e: std::io::Error| format!("{}: {e}", path.display());
+    ) -> Result<StackFile, CutoutError> {
+        let err = |e: std::io::Error| CutoutError::output(path, e);
         let row_values = bands * size * size;
         let header = match format {
             StackFormat::Npy => npy_header(&[rows, bands, size, size]),

@@ -15,7 +15,7 @@ use super::AppState;
 use crate::cutout::bulk::{parse_scale, stamps};
 use crate::cutout::positions::{parse_positions, Columns};
 use crate::cutout::stack::npy_header;
-use crate::cutout::{cutout, Grid, GridSpec, Kernel, Survey};
+use crate::cutout::{cutout, CutoutError, Grid, GridSpec, Kernel, Survey};
 use crate::fits::write::{encode_image, Card, CardValue, Encoding};
 use crate::fits::Header;
 use crate::preview::{CutSpec, Picture, PreviewFormat, Stretch, ToneMap};
@@ -51,6 +51,30 @@ fn error(status: StatusCode, title: &'static str, description: impl Into<String>
 
 fn bad(description: impl Into<String>) -> ApiError {
     error(StatusCode::BAD_REQUEST, "Bad request", description)
+}
+
+/// A request's own mistakes (grid, positions, options) are 400; failures of the data are 500.
+impl From<CutoutError> for ApiError {
+    fn from(e: CutoutError) -> ApiError {
+        if e.is_caller_error() {
+            bad(e.to_string())
+        } else {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Cutout failed",
+                e.to_string(),
+            )
+        }
+    }
+}
+
+/// A worker task that did not finish (it panicked): the request fails, the server goes on.
+fn worker_failed(e: tokio::task::JoinError) -> ApiError {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Cutout failed",
+        format!("the cutout worker stopped: {e}"),
+    )
 }
 
 /// The survey a `hips` parameter names: mount name, creator_did, or creator_did without `ivo://`.
@@ -120,7 +144,7 @@ fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, ApiError> {
         rotation_deg: number::<f64>(q, "rotation_angle")?.unwrap_or(0.0),
         frame,
     };
-    Grid::from_spec(&spec).map_err(bad)
+    Ok(Grid::from_spec(&spec)?)
 }
 
 /// `GET /hips-image-services/hips2fits`.
@@ -164,9 +188,7 @@ pub async fn hips2fits(
         .map(|data| (grid, data))
     })
     .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r)
-    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e))?;
+    .map_err(worker_failed)??;
     let Some((cut, stretch, inverse)) = look else {
         let mut cards = grid.cards.clone();
         cards.push(Card::new(
@@ -270,7 +292,7 @@ pub async fn bulk(
     let projection = param(&q, "projection").unwrap_or("TAN").to_string();
     let text = std::str::from_utf8(&body)
         .map_err(|_| bad("the body must be UTF-8 text (CSV with ra, dec columns)"))?;
-    let positions = parse_positions(text, &Columns::default()).map_err(bad)?;
+    let positions = parse_positions(text, &Columns::default())?;
     if positions.is_empty() {
         return Err(bad("no objects in the body"));
     }
@@ -283,7 +305,7 @@ pub async fn bulk(
         ));
     }
     let worker = state.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, CutoutError> {
         let shape = [positions.len(), keys.len(), size, size];
         let bands: Vec<&Survey> = keys.iter().map(|&k| &worker.surveys[k as usize]).collect();
         let stacks = positions
@@ -301,7 +323,7 @@ pub async fn bulk(
                 };
                 stamps(&worker.tiles, &bands, &spec, kernel, None)
             })
-            .collect::<Result<Vec<Vec<f32>>, String>>()?;
+            .collect::<Result<Vec<Vec<f32>>, CutoutError>>()?;
         let mut bytes = npy_header(&shape);
         bytes.reserve(values * 4);
         for v in stacks.iter().flatten() {
@@ -310,9 +332,7 @@ pub async fn bulk(
         Ok(bytes)
     })
     .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r)
-    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e))?;
+    .map_err(worker_failed)??;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),

@@ -112,7 +112,7 @@ impl AppState {
         let surveys = mounts
             .iter()
             .enumerate()
-            .map(|(i, m)| crate::cutout::Survey::open(&m.root, i as u32))
+            .map(|(i, m)| crate::cutout::Survey::open(&m.root, i as u32).map_err(|e| e.to_string()))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(AppState {
             mounts,

@@ -28,7 +28,7 @@ impl Linear {
     }
 
     /// Reads CRPIX and the matrix; `Err` names the problem.
-    pub fn from_header(h: &Header) -> Result<Linear, String> {
+    pub fn from_header(h: &Header) -> Result<Linear, super::WcsError> {
         let crpix = [
             h.get_f64("CRPIX1").unwrap_or(0.0),
             h.get_f64("CRPIX2").unwrap_or(0.0),
@@ -63,7 +63,18 @@ impl Linear {
                 [cdelt[1] * pc[1][0], cdelt[1] * pc[1][1]],
             ]
         };
-        Linear::new(crpix, cd).ok_or_else(|| format!("singular CD matrix {cd:?}"))
+        if crpix
+            .iter()
+            .chain(cd.iter().flatten())
+            .any(|v| !v.is_finite())
+        {
+            return Err(super::WcsError::invalid(
+                "CRPIX/CD/CDELT/PC/CROTA2",
+                format!("not finite (CRPIX {crpix:?}, CD {cd:?})"),
+            ));
+        }
+        Linear::new(crpix, cd)
+            .ok_or_else(|| super::WcsError::invalid("CD", format!("singular matrix {cd:?}")))
     }
 
     /// Offsets `(u, v)` from CRPIX → intermediate coordinates (degrees).

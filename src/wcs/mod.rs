@@ -14,6 +14,34 @@ pub use sip::Sip;
 
 use crate::fits::Header;
 
+/// Why a header has no celestial WCS we can use.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum WcsError {
+    /// The header has no celestial axis pair.
+    #[error("no celestial WCS ({0})")]
+    NoCelestialAxes(String),
+    /// A celestial WCS of a kind we do not read (projection, distortion, frame).
+    #[error("{0} is not supported")]
+    Unsupported(String),
+    /// A keyword with a value no WCS can have.
+    #[error("{keyword}: {problem}")]
+    Invalid {
+        /// The keyword (or keywords) at fault.
+        keyword: String,
+        /// What is wrong with its value.
+        problem: String,
+    },
+}
+
+impl WcsError {
+    pub(crate) fn invalid(keyword: &str, problem: impl Into<String>) -> WcsError {
+        WcsError::Invalid {
+            keyword: keyword.to_string(),
+            problem: problem.into(),
+        }
+    }
+}
+
 /// A celestial WCS (the first two axes of an HDU).
 #[derive(Debug)]
 pub struct Wcs {
@@ -35,11 +63,29 @@ fn split_ctype(ctype: &str) -> (String, String, String) {
     (kind.to_string(), code, suffix)
 }
 
+/// A reference point on the sphere: finite, latitude within ±90°.
+fn check_reference_point(crval: [f64; 2]) -> Result<(), WcsError> {
+    if !crval[0].is_finite() {
+        return Err(WcsError::invalid(
+            "CRVAL1",
+            format!("{} is not a finite angle", crval[0]),
+        ));
+    }
+    if !(crval[1].is_finite() && crval[1].abs() <= 90.0) {
+        return Err(WcsError::invalid(
+            "CRVAL2",
+            format!("{} is not a latitude", crval[1]),
+        ));
+    }
+    Ok(())
+}
+
 impl Wcs {
     /// Reads the celestial WCS; `Err` says in one phrase why the header has none we can use.
-    pub fn from_header(h: &Header) -> Result<Wcs, String> {
-        let ctype1 = h.get("CTYPE1").ok_or("no celestial WCS (CTYPE1 missing)")?;
-        let ctype2 = h.get("CTYPE2").ok_or("no celestial WCS (CTYPE2 missing)")?;
+    pub fn from_header(h: &Header) -> Result<Wcs, WcsError> {
+        let missing = |k: &str| WcsError::NoCelestialAxes(format!("{k} missing"));
+        let ctype1 = h.get("CTYPE1").ok_or_else(|| missing("CTYPE1"))?;
+        let ctype2 = h.get("CTYPE2").ok_or_else(|| missing("CTYPE2"))?;
         let (kind1, code, suffix) = split_ctype(ctype1);
         let (kind2, code2, _) = split_ctype(ctype2);
         let frame = match (kind1.as_str(), kind2.as_str()) {
@@ -54,41 +100,46 @@ impl Wcs {
                 if radesys.starts_with("FK4")
                     || (radesys.is_empty() && equinox.is_some_and(|e| e < 1984.0))
                 {
-                    return Err("FK4/B1950 coordinates are not supported".into());
+                    return Err(WcsError::Unsupported("FK4/B1950 coordinates".into()));
                 }
                 Frame::Equatorial
             }
             ("GLON", "GLAT") => Frame::Galactic,
             ("DEC", "RA") | ("GLAT", "GLON") => {
-                return Err(format!(
-                    "latitude on axis 1 ({ctype1}, {ctype2}) is not supported"
-                ))
+                return Err(WcsError::Unsupported(format!(
+                    "latitude on axis 1 ({ctype1}, {ctype2})"
+                )))
             }
             _ => {
-                return Err(format!(
-                    "no celestial WCS (CTYPE1 = '{ctype1}', CTYPE2 = '{ctype2}')"
-                ))
+                return Err(WcsError::NoCelestialAxes(format!(
+                    "CTYPE1 = '{ctype1}', CTYPE2 = '{ctype2}'"
+                )))
             }
         };
         if code.is_empty() {
-            return Err(format!("no projection in CTYPE1 = '{ctype1}'"));
+            return Err(WcsError::invalid(
+                "CTYPE1",
+                format!("no projection in '{ctype1}'"),
+            ));
         }
         if code != code2 {
-            return Err(format!(
-                "projections differ on the two axes ({ctype1}, {ctype2})"
+            return Err(WcsError::invalid(
+                "CTYPE1/CTYPE2",
+                format!("projections differ on the two axes ({ctype1}, {ctype2})"),
             ));
         }
         let sip = match suffix.as_str() {
-            "SIP" => {
-                Some(Sip::from_header(h).ok_or("CTYPE says SIP but A_ORDER/B_ORDER are missing")?)
-            }
+            "SIP" => Some(Sip::from_header(h).ok_or_else(|| {
+                WcsError::invalid("A_ORDER/B_ORDER", "missing although CTYPE says SIP")
+            })?),
             "" => None,
-            other => return Err(format!("distortion {other} is not supported")),
+            other => return Err(WcsError::Unsupported(format!("distortion {other}"))),
         };
         let crval = [
             h.get_f64("CRVAL1").unwrap_or(0.0),
             h.get_f64("CRVAL2").unwrap_or(0.0),
         ];
+        check_reference_point(crval)?;
         let projection = SphericalProjection::new(&code, crval, h)?;
         let linear = Linear::from_header(h)?;
         let plane_rotation = h
@@ -114,7 +165,8 @@ impl Wcs {
         code: &str,
         crval: [f64; 2],
         linear: Linear,
-    ) -> Result<Wcs, String> {
+    ) -> Result<Wcs, WcsError> {
+        check_reference_point(crval)?;
         let projection = SphericalProjection::new(code, crval, &Header::default())?;
         Ok(Wcs {
             frame,
@@ -194,12 +246,26 @@ mod tests {
     #[test]
     fn missing_wcs_is_explained() {
         let err = Wcs::from_header(&Header::from_pairs([("NAXIS", "2")])).unwrap_err();
-        assert!(err.contains("no celestial WCS"), "{err}");
+        assert_eq!(err, WcsError::NoCelestialAxes("CTYPE1 missing".into()));
         let err = Wcs::from_header(&Header::from_pairs([
             ("CTYPE1", "RA---XYZ"),
             ("CTYPE2", "DEC--XYZ"),
         ]))
         .unwrap_err();
-        assert!(err.contains("XYZ is not supported"), "{err}");
+        assert_eq!(err.to_string(), "projection XYZ is not supported");
+        for (crval2, bad) in [("123", true), ("NaN", true), ("-90", false)] {
+            let r = Wcs::from_header(&Header::from_pairs([
+                ("CTYPE1", "RA---TAN"),
+                ("CTYPE2", "DEC--TAN"),
+                ("CDELT1", "-0.001"),
+                ("CDELT2", "0.001"),
+                ("CRVAL2", crval2),
+            ]));
+            assert_eq!(
+                matches!(&r, Err(WcsError::Invalid { keyword, .. }) if keyword == "CRVAL2"),
+                bad,
+                "CRVAL2 = {crval2}"
+            );
+        }
     }
 }

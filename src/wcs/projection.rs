@@ -57,7 +57,11 @@ fn pv_coefficients(h: &Header, axis: usize) -> Vec<f64> {
 
 impl SphericalProjection {
     /// `code`: the three-letter projection code; `crval` in degrees (image frame).
-    pub fn new(code: &str, crval: [f64; 2], h: &Header) -> Result<SphericalProjection, String> {
+    pub fn new(
+        code: &str,
+        crval: [f64; 2],
+        h: &Header,
+    ) -> Result<SphericalProjection, super::WcsError> {
         let c = LonLat::new(crval[0].to_radians(), crval[1].to_radians());
         let pv = pv_coefficients(h, 2);
         let pv_at = |m: usize| pv.get(m).copied().unwrap_or(0.0);
@@ -71,8 +75,12 @@ impl SphericalProjection {
             "ARC" => centred(Arc::new(), &c),
             "STG" => centred(Stg::new(), &c),
             "ZPN" => {
-                let zpn = Zpn::from_params(pv.clone())
-                    .ok_or_else(|| format!("ZPN polynomial {pv:?} is not usable"))?;
+                let zpn = Zpn::from_params(pv.clone()).ok_or_else(|| {
+                    super::WcsError::invalid(
+                        "PV2_n",
+                        format!("ZPN polynomial {pv:?} is not usable"),
+                    )
+                })?;
                 centred(zpn, &c)
             }
             "CAR" => centred(Car::new(), &c),
@@ -84,7 +92,7 @@ impl SphericalProjection {
             "AIT" => centred(Ait::new(), &c),
             "MOL" => centred(Mol::new(), &c),
             "SFL" | "GLS" => centred(Sfl::new(), &c),
-            other => return Err(format!("projection {other} is not supported")),
+            other => return Err(super::WcsError::Unsupported(format!("projection {other}"))),
         };
         Ok(SphericalProjection {
             inner,
