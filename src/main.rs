@@ -228,7 +228,7 @@ fn run_serve(a: ServeArgs) -> Result<ExitCode, String> {
         aladin_lite: a.aladin_lite,
         file_cache_bytes: a.cache_mb << 20,
     };
-    let app = hipsforge::serve::router(&o)?;
+    let app = hipsforge::serve::router(&o).map_err(|e| e.to_string())?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
