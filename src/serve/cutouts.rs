@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::AppState;
 use crate::cutout::bulk::{parse_scale, stamps};
-use crate::cutout::positions::{parse_positions, Columns};
+use crate::cutout::positions::{parse_positions, Columns, Position};
 use crate::cutout::stack::npy_header;
 use crate::cutout::{cutout, Grid, GridSpec, Kernel, Survey};
 use crate::fits::write::{encode_image, Card, CardValue, Encoding};
@@ -80,6 +80,31 @@ fn number<T: std::str::FromStr>(
         .transpose()
 }
 
+/// `coordsys`: `icrs` (the default) or `galactic`.
+fn coordsys(q: &HashMap<String, String>) -> Result<Frame, ApiError> {
+    match param(q, "coordsys").unwrap_or("icrs") {
+        "icrs" => Ok(Frame::Equatorial),
+        "galactic" => Ok(Frame::Galactic),
+        other => Err(bad(format!("coordsys={other:?}: icrs or galactic"))),
+    }
+}
+
+/// Runs cutout work on the blocking pool (it is CPU-bound and would stall the async
+/// workers); its error, or a panic, is a 500.
+async fn on_blocking_pool<T, E>(
+    work: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|r| r.map_err(|e| e.to_string()))
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e))
+}
+
 /// The output grid of a hips2fits request: `wcs` (JSON header) or width/height/fov/ra/dec.
 fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, ApiError> {
     if let Some(wcs) = param(q, "wcs") {
@@ -105,11 +130,7 @@ fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, ApiError> {
         return Err(bad("width and height must be positive integers"));
     }
     let (fov, ra, dec) = (need("fov")?, need("ra")?, need("dec")?);
-    let frame = match param(q, "coordsys").unwrap_or("icrs") {
-        "icrs" => Frame::Equatorial,
-        "galactic" => Frame::Galactic,
-        other => return Err(bad(format!("coordsys={other:?}: icrs or galactic"))),
-    };
+    let frame = coordsys(q)?;
     let spec = GridSpec {
         lon: ra,
         lat: dec,
@@ -153,7 +174,7 @@ pub async fn hips2fits(
     let order = number::<u8>(&q, "order")?;
     let key = survey.key as usize;
     let worker = state.clone();
-    let (grid, data) = tokio::task::spawn_blocking(move || {
+    let (grid, data) = on_blocking_pool(move || {
         cutout(
             &worker.tiles,
             &worker.surveys[key],
@@ -163,10 +184,7 @@ pub async fn hips2fits(
         )
         .map(|data| (grid, data))
     })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r)
-    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e))?;
+    .await?;
     let Some((cut, stretch, inverse)) = look else {
         let mut cards = grid.cards.clone();
         cards.push(Card::new(
@@ -223,6 +241,16 @@ fn image_look(q: &HashMap<String, String>) -> Result<(CutSpec, Stretch, bool), A
     Ok((cut, stretch, inverse ^ inverted_map))
 }
 
+/// A checked `POST /cutouts` request.
+struct BulkRequest {
+    /// Survey keys, one per band.
+    keys: Vec<u32>,
+    positions: Vec<Position>,
+    /// The grid of every stamp; its centre is replaced by each object's.
+    stamp: GridSpec,
+    kernel: Kernel,
+}
+
 /// `POST /cutouts?hips=a,b&size=28&scale=0.396arcsec` with a CSV body (ra, dec[, id]) → a
 /// `.npy` array (N, bands, size, size) float32 in the order of the lines.
 pub async fn bulk(
@@ -230,89 +258,9 @@ pub async fn bulk(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ids = param(&q, "hips")
-        .ok_or_else(|| bad("hips is required (comma-separated for several bands)"))?;
-    let keys = ids
-        .split(',')
-        .map(|id| {
-            find_survey(&state, id).map(|s| s.key).ok_or_else(|| {
-                error(
-                    StatusCode::NOT_FOUND,
-                    "Unknown HiPS",
-                    format!("no HiPS {id:?} on this server"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let size = number::<usize>(&q, "size")?.unwrap_or(64);
-    if size == 0 || size > 1024 {
-        return Err(bad("size must be 1..1024"));
-    }
-    let first = &state.surveys[keys[0] as usize];
-    let scale = match param(&q, "scale") {
-        Some(s) => parse_scale(s).map_err(bad)?,
-        None => first
-            .hips
-            .properties
-            .get("hips_pixel_scale")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1.0 / 3600.0),
-    };
-    let kernel: Kernel = param(&q, "kernel")
-        .unwrap_or("bilinear")
-        .parse()
-        .map_err(bad)?;
-    let frame = match param(&q, "coordsys").unwrap_or("icrs") {
-        "icrs" => Frame::Equatorial,
-        "galactic" => Frame::Galactic,
-        other => return Err(bad(format!("coordsys={other:?}: icrs or galactic"))),
-    };
-    let projection = param(&q, "projection").unwrap_or("TAN").to_string();
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| bad("the body must be UTF-8 text (CSV with ra, dec columns)"))?;
-    let positions = parse_positions(text, &Columns::default()).map_err(bad)?;
-    if positions.is_empty() {
-        return Err(bad("no objects in the body"));
-    }
-    let values = positions.len() * keys.len() * size * size;
-    if values > MAX_STACK_VALUES {
-        return Err(error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Too many cutouts",
-            format!("{} objects × {} bands × {size}² exceeds {MAX_STACK_VALUES} values; split the list or use `hipsforge cutout`", positions.len(), keys.len()),
-        ));
-    }
+    let request = bulk_request(&state, &q, &body)?;
     let worker = state.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let shape = [positions.len(), keys.len(), size, size];
-        let bands: Vec<&Survey> = keys.iter().map(|&k| &worker.surveys[k as usize]).collect();
-        let stacks = positions
-            .par_iter()
-            .map(|p| {
-                let spec = GridSpec {
-                    lon: p.ra,
-                    lat: p.dec,
-                    width: size,
-                    height: size,
-                    scale_deg: scale,
-                    projection: projection.clone(),
-                    rotation_deg: 0.0,
-                    frame,
-                };
-                stamps(&worker.tiles, &bands, &spec, kernel, None)
-            })
-            .collect::<Result<Vec<Vec<f32>>, String>>()?;
-        let mut bytes = npy_header(&shape);
-        bytes.reserve(values * 4);
-        for v in stacks.iter().flatten() {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        Ok(bytes)
-    })
-    .await
-    .map_err(|e| e.to_string())
-    .and_then(|r| r)
-    .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, "Cutout failed", e))?;
+    let bytes = on_blocking_pool(move || npy_stack(&worker, &request)).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
@@ -324,4 +272,102 @@ pub async fn bulk(
         bytes,
     )
         .into_response())
+}
+
+/// The bands, objects and stamp grid of a `POST /cutouts`, checked against the limits.
+fn bulk_request(
+    state: &AppState,
+    q: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<BulkRequest, ApiError> {
+    let ids = param(q, "hips")
+        .ok_or_else(|| bad("hips is required (comma-separated for several bands)"))?;
+    let keys = ids
+        .split(',')
+        .map(|id| {
+            find_survey(state, id).map(|s| s.key).ok_or_else(|| {
+                error(
+                    StatusCode::NOT_FOUND,
+                    "Unknown HiPS",
+                    format!("no HiPS {id:?} on this server"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let size = number::<usize>(q, "size")?.unwrap_or(64);
+    if size == 0 || size > 1024 {
+        return Err(bad("size must be 1..1024"));
+    }
+    let first = &state.surveys[keys[0] as usize];
+    let scale = match param(q, "scale") {
+        Some(s) => parse_scale(s).map_err(bad)?,
+        None => first
+            .hips
+            .properties
+            .get("hips_pixel_scale")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1.0 / 3600.0),
+    };
+    let kernel: Kernel = param(q, "kernel")
+        .unwrap_or("bilinear")
+        .parse()
+        .map_err(bad)?;
+    let stamp = GridSpec {
+        lon: 0.0,
+        lat: 0.0,
+        width: size,
+        height: size,
+        scale_deg: scale,
+        projection: param(q, "projection").unwrap_or("TAN").to_string(),
+        rotation_deg: 0.0,
+        frame: coordsys(q)?,
+    };
+    let text = std::str::from_utf8(body)
+        .map_err(|_| bad("the body must be UTF-8 text (CSV with ra, dec columns)"))?;
+    let positions = parse_positions(text, &Columns::default()).map_err(bad)?;
+    if positions.is_empty() {
+        return Err(bad("no objects in the body"));
+    }
+    if positions.len() * keys.len() * size * size > MAX_STACK_VALUES {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too many cutouts",
+            format!("{} objects × {} bands × {size}² exceeds {MAX_STACK_VALUES} values; split the list or use `hipsforge cutout`", positions.len(), keys.len()),
+        ));
+    }
+    Ok(BulkRequest {
+        keys,
+        positions,
+        stamp,
+        kernel,
+    })
+}
+
+/// The stamps of every object in every band, as `.npy` bytes (objects in parallel).
+fn npy_stack(state: &AppState, request: &BulkRequest) -> Result<Vec<u8>, String> {
+    let BulkRequest {
+        keys,
+        positions,
+        stamp,
+        kernel,
+    } = request;
+    let shape = [positions.len(), keys.len(), stamp.height, stamp.width];
+    let bands: Vec<&Survey> = keys.iter().map(|&k| &state.surveys[k as usize]).collect();
+    let stacks = positions
+        .par_iter()
+        .map(|p| {
+            let spec = GridSpec {
+                lon: p.ra,
+                lat: p.dec,
+                ..stamp.clone()
+            };
+            stamps(&state.tiles, &bands, &spec, *kernel, None).map_err(|e| e.to_string())
+        })
+        .collect::<Result<Vec<Vec<f32>>, String>>()?;
+    let mut bytes = npy_header(&shape);
+    bytes.reserve(shape.iter().product::<usize>() * 4);
+    for v in stacks.iter().flatten() {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    Ok(bytes)
 }
