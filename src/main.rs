@@ -221,7 +221,7 @@ fn run_serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         aladin_lite: a.aladin_lite,
         file_cache_bytes: a.cache_mb << 20,
     };
-    let app = hipsforge::serve::router(&o).map_err(anyhow::Error::msg)?;
+    let app = hipsforge::serve::router(&o)?;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()

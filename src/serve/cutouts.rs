@@ -13,7 +13,7 @@ use rayon::prelude::*;
 
 use super::AppState;
 use crate::cutout::bulk::{parse_scale, stamps};
-use crate::cutout::positions::{parse_positions, Columns};
+use crate::cutout::positions::{parse_positions, Columns, Position};
 use crate::cutout::stack::npy_header;
 use crate::cutout::{cutout, CutoutError, Grid, GridSpec, Kernel, Survey};
 use crate::fits::write::{encode_image, Card, CardValue, Encoding};
@@ -68,15 +68,6 @@ impl From<CutoutError> for ApiError {
     }
 }
 
-/// A worker task that did not finish (it panicked): the request fails, the server goes on.
-fn worker_failed(e: tokio::task::JoinError) -> ApiError {
-    error(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Cutout failed",
-        format!("the cutout worker stopped: {e}"),
-    )
-}
-
 /// The survey a `hips` parameter names: mount name, creator_did, or creator_did without `ivo://`.
 fn find_survey<'a>(state: &'a AppState, id: &str) -> Option<&'a Survey> {
     let id = id.trim();
@@ -104,6 +95,30 @@ fn number<T: std::str::FromStr>(
         .transpose()
 }
 
+/// `coordsys`: `icrs` (the default) or `galactic`.
+fn coordsys(q: &HashMap<String, String>) -> Result<Frame, ApiError> {
+    match param(q, "coordsys").unwrap_or("icrs") {
+        "icrs" => Ok(Frame::Equatorial),
+        "galactic" => Ok(Frame::Galactic),
+        other => Err(bad(format!("coordsys={other:?}: icrs or galactic"))),
+    }
+}
+
+/// Runs cutout work on the blocking pool (it is CPU-bound and would stall the async
+/// workers). Its error maps by kind; a panic of the worker is a 500 and the server goes on.
+async fn on_blocking_pool<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CutoutError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let finished = tokio::task::spawn_blocking(work).await.map_err(|e| {
+        error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cutout failed",
+            format!("the cutout worker stopped: {e}"),
+        )
+    })?;
+    Ok(finished?)
+}
+
 /// The output grid of a hips2fits request: `wcs` (JSON header) or width/height/fov/ra/dec.
 fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, ApiError> {
     if let Some(wcs) = param(q, "wcs") {
@@ -129,11 +144,7 @@ fn hips2fits_grid(q: &HashMap<String, String>) -> Result<Grid, ApiError> {
         return Err(bad("width and height must be positive integers"));
     }
     let (fov, ra, dec) = (need("fov")?, need("ra")?, need("dec")?);
-    let frame = match param(q, "coordsys").unwrap_or("icrs") {
-        "icrs" => Frame::Equatorial,
-        "galactic" => Frame::Galactic,
-        other => return Err(bad(format!("coordsys={other:?}: icrs or galactic"))),
-    };
+    let frame = coordsys(q)?;
     let spec = GridSpec {
         lon: ra,
         lat: dec,
@@ -177,7 +188,7 @@ pub async fn hips2fits(
     let order = number::<u8>(&q, "order")?;
     let key = survey.key as usize;
     let worker = state.clone();
-    let (grid, data) = tokio::task::spawn_blocking(move || {
+    let (grid, data) = on_blocking_pool(move || {
         cutout(
             &worker.tiles,
             &worker.surveys[key],
@@ -187,8 +198,7 @@ pub async fn hips2fits(
         )
         .map(|data| (grid, data))
     })
-    .await
-    .map_err(worker_failed)??;
+    .await?;
     let Some((cut, stretch, inverse)) = look else {
         let mut cards = grid.cards.clone();
         cards.push(Card::new(
@@ -245,6 +255,16 @@ fn image_look(q: &HashMap<String, String>) -> Result<(CutSpec, Stretch, bool), A
     Ok((cut, stretch, inverse ^ inverted_map))
 }
 
+/// A checked `POST /cutouts` request.
+struct BulkRequest {
+    /// Survey keys, one per band.
+    keys: Vec<u32>,
+    positions: Vec<Position>,
+    /// The grid of every stamp; its centre is replaced by each object's.
+    stamp: GridSpec,
+    kernel: Kernel,
+}
+
 /// `POST /cutouts?hips=a,b&size=28&scale=0.396arcsec` with a CSV body (ra, dec[, id]) → a
 /// `.npy` array (N, bands, size, size) float32 in the order of the lines.
 pub async fn bulk(
@@ -252,87 +272,9 @@ pub async fn bulk(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ids = param(&q, "hips")
-        .ok_or_else(|| bad("hips is required (comma-separated for several bands)"))?;
-    let keys = ids
-        .split(',')
-        .map(|id| {
-            find_survey(&state, id).map(|s| s.key).ok_or_else(|| {
-                error(
-                    StatusCode::NOT_FOUND,
-                    "Unknown HiPS",
-                    format!("no HiPS {id:?} on this server"),
-                )
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let size = number::<usize>(&q, "size")?.unwrap_or(64);
-    if size == 0 || size > 1024 {
-        return Err(bad("size must be 1..1024"));
-    }
-    let first = &state.surveys[keys[0] as usize];
-    let scale = match param(&q, "scale") {
-        Some(s) => parse_scale(s).map_err(bad)?,
-        None => first
-            .hips
-            .properties
-            .get("hips_pixel_scale")
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1.0 / 3600.0),
-    };
-    let kernel: Kernel = param(&q, "kernel")
-        .unwrap_or("bilinear")
-        .parse()
-        .map_err(bad)?;
-    let frame = match param(&q, "coordsys").unwrap_or("icrs") {
-        "icrs" => Frame::Equatorial,
-        "galactic" => Frame::Galactic,
-        other => return Err(bad(format!("coordsys={other:?}: icrs or galactic"))),
-    };
-    let projection = param(&q, "projection").unwrap_or("TAN").to_string();
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| bad("the body must be UTF-8 text (CSV with ra, dec columns)"))?;
-    let positions = parse_positions(text, &Columns::default())?;
-    if positions.is_empty() {
-        return Err(bad("no objects in the body"));
-    }
-    let values = positions.len() * keys.len() * size * size;
-    if values > MAX_STACK_VALUES {
-        return Err(error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "Too many cutouts",
-            format!("{} objects × {} bands × {size}² exceeds {MAX_STACK_VALUES} values; split the list or use `hipsforge cutout`", positions.len(), keys.len()),
-        ));
-    }
+    let request = bulk_request(&state, &q, &body)?;
     let worker = state.clone();
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, CutoutError> {
-        let shape = [positions.len(), keys.len(), size, size];
-        let bands: Vec<&Survey> = keys.iter().map(|&k| &worker.surveys[k as usize]).collect();
-        let stacks = positions
-            .par_iter()
-            .map(|p| {
-                let spec = GridSpec {
-                    lon: p.ra,
-                    lat: p.dec,
-                    width: size,
-                    height: size,
-                    scale_deg: scale,
-                    projection: projection.clone(),
-                    rotation_deg: 0.0,
-                    frame,
-                };
-                stamps(&worker.tiles, &bands, &spec, kernel, None)
-            })
-            .collect::<Result<Vec<Vec<f32>>, CutoutError>>()?;
-        let mut bytes = npy_header(&shape);
-        bytes.reserve(values * 4);
-        for v in stacks.iter().flatten() {
-            bytes.extend_from_slice(&v.to_le_bytes());
-        }
-        Ok(bytes)
-    })
-    .await
-    .map_err(worker_failed)??;
+    let bytes = on_blocking_pool(move || npy_stack(&worker, &request)).await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/octet-stream"),
@@ -344,4 +286,102 @@ pub async fn bulk(
         bytes,
     )
         .into_response())
+}
+
+/// The bands, objects and stamp grid of a `POST /cutouts`, checked against the limits.
+fn bulk_request(
+    state: &AppState,
+    q: &HashMap<String, String>,
+    body: &[u8],
+) -> Result<BulkRequest, ApiError> {
+    let ids = param(q, "hips")
+        .ok_or_else(|| bad("hips is required (comma-separated for several bands)"))?;
+    let keys = ids
+        .split(',')
+        .map(|id| {
+            find_survey(state, id).map(|s| s.key).ok_or_else(|| {
+                error(
+                    StatusCode::NOT_FOUND,
+                    "Unknown HiPS",
+                    format!("no HiPS {id:?} on this server"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let size = number::<usize>(q, "size")?.unwrap_or(64);
+    if size == 0 || size > 1024 {
+        return Err(bad("size must be 1..1024"));
+    }
+    let first = &state.surveys[keys[0] as usize];
+    let scale = match param(q, "scale") {
+        Some(s) => parse_scale(s).map_err(bad)?,
+        None => first
+            .hips
+            .properties
+            .get("hips_pixel_scale")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1.0 / 3600.0),
+    };
+    let kernel: Kernel = param(q, "kernel")
+        .unwrap_or("bilinear")
+        .parse()
+        .map_err(bad)?;
+    let stamp = GridSpec {
+        lon: 0.0,
+        lat: 0.0,
+        width: size,
+        height: size,
+        scale_deg: scale,
+        projection: param(q, "projection").unwrap_or("TAN").to_string(),
+        rotation_deg: 0.0,
+        frame: coordsys(q)?,
+    };
+    let text = std::str::from_utf8(body)
+        .map_err(|_| bad("the body must be UTF-8 text (CSV with ra, dec columns)"))?;
+    let positions = parse_positions(text, &Columns::default())?;
+    if positions.is_empty() {
+        return Err(bad("no objects in the body"));
+    }
+    if positions.len() * keys.len() * size * size > MAX_STACK_VALUES {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too many cutouts",
+            format!("{} objects × {} bands × {size}² exceeds {MAX_STACK_VALUES} values; split the list or use `hipsforge cutout`", positions.len(), keys.len()),
+        ));
+    }
+    Ok(BulkRequest {
+        keys,
+        positions,
+        stamp,
+        kernel,
+    })
+}
+
+/// The stamps of every object in every band, as `.npy` bytes (objects in parallel).
+fn npy_stack(state: &AppState, request: &BulkRequest) -> Result<Vec<u8>, CutoutError> {
+    let BulkRequest {
+        keys,
+        positions,
+        stamp,
+        kernel,
+    } = request;
+    let shape = [positions.len(), keys.len(), stamp.height, stamp.width];
+    let bands: Vec<&Survey> = keys.iter().map(|&k| &state.surveys[k as usize]).collect();
+    let stacks = positions
+        .par_iter()
+        .map(|p| {
+            let spec = GridSpec {
+                lon: p.ra,
+                lat: p.dec,
+                ..stamp.clone()
+            };
+            stamps(&state.tiles, &bands, &spec, *kernel, None)
+        })
+        .collect::<Result<Vec<Vec<f32>>, CutoutError>>()?;
+    let mut bytes = npy_header(&shape);
+    bytes.reserve(shape.iter().product::<usize>() * 4);
+    for v in stacks.iter().flatten() {
+        bytes.extend_from_slice(&v.to_le_bytes());
+    }
+    Ok(bytes)
 }

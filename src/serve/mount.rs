@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::ServeError;
 use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
 
@@ -15,12 +16,24 @@ pub const RESERVED: [&str; 5] = [
     "favicon.ico",
 ];
 
+/// The default mount name of a HiPS directory: its own name.
+pub fn default_name(dir: &Path) -> String {
+    dir.canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "hips".into())
+}
+
+/// A directory served under `/<name>/`.
 #[derive(Debug)]
 pub struct Mount {
+    /// The URL path segment it is served under.
     pub name: String,
     /// Canonical root directory.
     pub root: PathBuf,
+    /// Its `properties` file (empty for Aladin Lite's directory).
     pub properties: Properties,
+    /// Which tiles exist, from `Moc.fits`, when the HiPS has one in the equatorial frame.
     pub coverage: Option<Coverage>,
 }
 
@@ -35,31 +48,42 @@ pub enum Refusal {
 
 impl Mount {
     /// Opens `dir` as a HiPS to serve under `name`.
-    pub fn open(name: &str, dir: &Path) -> Result<Mount, String> {
+    pub fn open(name: &str, dir: &Path) -> Result<Mount, ServeError> {
         if name.is_empty()
             || name.contains(['/', '\\'])
             || name.starts_with('.')
             || RESERVED.contains(&name)
         {
-            return Err(format!("{name:?} cannot be a mount name"));
+            return Err(ServeError::InvalidMountName {
+                name: name.to_string(),
+            });
         }
-        let root = dir
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+        let root = dir.canonicalize().map_err(|source| ServeError::MountDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
         let props_path = root.join("properties");
-        let text = std::fs::read_to_string(&props_path)
-            .map_err(|e| format!("{}: {e} (not a HiPS?)", props_path.display()))?;
-        let properties =
-            Properties::parse(&text).map_err(|e| format!("{}: {e}", props_path.display()))?;
+        let text =
+            std::fs::read_to_string(&props_path).map_err(|source| ServeError::ReadProperties {
+                path: props_path.clone(),
+                source,
+            })?;
+        let properties = Properties::parse(&text).map_err(|e| ServeError::ParseProperties {
+            path: props_path,
+            message: e.to_string(),
+        })?;
         // Moc.fits is ICRS: it tells which tiles exist only for an equatorial HiPS.
         let equatorial = properties
             .get("hips_frame")
             .is_none_or(|f| f == "equatorial");
-        let coverage = match std::fs::File::open(root.join("Moc.fits")) {
-            Ok(f) if equatorial => Some(
-                Coverage::from_fits(std::io::BufReader::new(f))
-                    .map_err(|e| format!("{}/Moc.fits: {e}", root.display()))?,
-            ),
+        let moc_path = root.join("Moc.fits");
+        let coverage = match std::fs::File::open(&moc_path) {
+            Ok(f) if equatorial => Some(Coverage::from_fits(std::io::BufReader::new(f)).map_err(
+                |e| ServeError::Coverage {
+                    path: moc_path,
+                    message: e.to_string(),
+                },
+            )?),
             _ => None,
         };
         Ok(Mount {
