@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 type Slot<V> = Arc<OnceLock<Result<Arc<V>, String>>>;
 
+/// Values by key, shared by threads, evicted least recently used first beyond `budget_bytes`.
 pub struct BoundedCache<K, V> {
     budget_bytes: usize,
     state: Mutex<State<K, V>>,
@@ -21,6 +22,7 @@ struct State<K, V> {
 }
 
 impl<K: Hash + Eq + Clone, V> BoundedCache<K, V> {
+    /// An empty cache holding at most `budget_bytes` of charged entries (the entry in use excepted).
     pub fn new(budget_bytes: usize) -> Self {
         BoundedCache {
             budget_bytes,

@@ -1,6 +1,8 @@
 //! hipsforge: FITS image collections → HiPS (HEALPix tile pyramids).
 //!
-//! Data flows one way: [`fits`] + [`wcs`] → [`build`] → [`hips`] files on disk.
+//! Data flows one way: [`fits`] + [`wcs`] → [`builder`] → [`hips`] files on disk.
+
+#![warn(missing_docs)]
 
 /// `hipsforge VERSION`: what `hips_builder` and the ORIGIN card of written files say.
 pub const PRODUCER: &str = concat!("hipsforge ", env!("CARGO_PKG_VERSION"));

@@ -9,15 +9,21 @@ use crate::hips::layout::tile_path;
 use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
 
+/// How serious a finding is (`Warning < Error`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
+    /// Not required by HiPS 1.0, but clients or users may miss it.
     Warning,
+    /// Against HiPS 1.0.
     Error,
 }
 
+/// One problem found in a HiPS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
+    /// How serious it is.
     pub level: Level,
+    /// What is wrong, and where.
     pub message: String,
 }
 

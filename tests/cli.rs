@@ -225,3 +225,51 @@ fn an_image_whose_pixels_cannot_be_read_is_named_with_exit_3() {
         "the good image is still built"
     );
 }
+
+/// The README's first set-up command, run as written from the repository root (its input ships
+/// in examples/data, so a clone alone is enough), into a temporary directory.
+#[test]
+fn readme_first_command_builds_from_the_repository_alone() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("cargo run --release -- build "))
+        .expect("README has the build command");
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sdss-r");
+    let mut args: Vec<String> = line
+        .trim_start_matches("cargo run --release -- ")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    let at = args.iter().position(|a| a == "--out").unwrap() + 1;
+    args[at] = out.display().to_string();
+    let input = &args[1];
+    assert!(
+        input.starts_with("examples/"),
+        "the first command must not need ../shared: {input}"
+    );
+    let o = Command::new(common::binary())
+        .current_dir(root)
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let props = std::fs::read_to_string(out.join("properties")).unwrap();
+    for wanted in [
+        "creator_did           = ivo://hipsforge/P/SDSS/r",
+        "hips_order            = 11",
+        "hips_tile_format      = png fits",
+    ] {
+        assert!(props.contains(wanted), "{wanted} missing in\n{props}");
+    }
+    // The frame's centre (RA 323.3428, Dec -0.7340) is inside the HiPS and holds sky values.
+    let hips = hipsforge::reader::HipsDir::open(&out).unwrap();
+    let mut reader = hipsforge::reader::PixelReader::new(&hips, 11);
+    let value = reader
+        .bilinear(323.3428f64.to_radians(), (-0.7340f64).to_radians())
+        .unwrap();
+    assert!(value.is_finite(), "no data at the frame centre");
+    assert!(out.join("index.html").is_file() && out.join("Norder3/Allsky.png").is_file());
+}

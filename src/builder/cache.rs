@@ -7,6 +7,7 @@ use super::inputs::SourceImage;
 use crate::cache::BoundedCache;
 use crate::fits::read_pixels;
 
+/// Input pixels by image index, `blank` values already turned to NaN.
 pub struct ImageCache<'a> {
     images: &'a [SourceImage],
     /// Source values to treat as blank, besides NaN and BLANK.
@@ -15,6 +16,7 @@ pub struct ImageCache<'a> {
 }
 
 impl<'a> ImageCache<'a> {
+    /// A cache over `images` charged 4 bytes a pixel against `budget_bytes` (0: nothing kept beyond the image in use).
     pub fn new(images: &'a [SourceImage], blank: Option<f32>, budget_bytes: usize) -> Self {
         ImageCache {
             images,

@@ -42,10 +42,12 @@ impl SourceImage {
         self.wcs.xyz_to_pixel(self.to_image_frame.apply(v))
     }
 
+    /// `file.fits[2]` style name for messages.
     pub fn label(&self) -> String {
         self.hdu.label()
     }
 
+    /// Pixels in the image (`width × height`).
     pub fn pixel_count(&self) -> usize {
         self.hdu.width * self.hdu.height
     }
@@ -54,6 +56,7 @@ impl SourceImage {
 /// What input discovery found.
 #[derive(Debug, Default)]
 pub struct Inputs {
+    /// The usable images, in input order.
     pub images: Vec<SourceImage>,
     /// `file[hdu]: reason` or `file: reason` for everything not used.
     pub skipped: Vec<String>,
@@ -114,7 +117,6 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-/// Opens every file and keeps the image HDUs that have a celestial WCS we support.
 /// Opens every file (in parallel: reading headers of compressed files is slow) and keeps the
 /// image HDUs that have a celestial WCS we support, in input order.
 pub fn discover(files: &[PathBuf], selection: &HduSelection, hips_frame: Frame) -> Inputs {

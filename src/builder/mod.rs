@@ -35,17 +35,29 @@ use resample::{Coadd, Interpolation, Sampling};
 /// Everything `hipsforge build` can be told.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
+    /// FITS files, or directories searched recursively for FITS names.
     pub inputs: Vec<PathBuf>,
+    /// Output directory of the HiPS.
     pub out: PathBuf,
+    /// `creator_did` of the HiPS: `ivo://AUTHORITY/P/name`.
     pub creator_did: String,
+    /// Deepest order; `None` picks the shallowest order not coarser than the finest input pixel.
     pub order: Option<u8>,
+    /// Shallowest order written (`hips_order_min`).
     pub min_order: u8,
+    /// Tile width in pixels: a power of two from 8 to 4096.
     pub tile_width: usize,
+    /// Celestial frame of the HiPS (`hips_frame`).
     pub frame: Frame,
+    /// How source pixels are read and overlapping images combined.
     pub sampling: Sampling,
+    /// An input value to treat as blank, besides NaN and BLANK.
     pub blank: Option<f32>,
+    /// How a parent tile is made from its four children.
     pub tree: Reducer,
+    /// BITPIX of the FITS tiles; integer types are scaled over the input data range.
     pub bitpix: i32,
+    /// Which HDUs of each file are used as images.
     pub hdus: HduSelection,
     /// Descriptive keywords from presets, `--properties` files and `--prop` (in that order).
     pub properties: Properties,
@@ -53,6 +65,7 @@ pub struct BuildOptions {
     pub resume: bool,
     /// Replace an existing HiPS in `out`.
     pub force: bool,
+    /// Budget for decoded input images, in bytes.
     pub cache_bytes: usize,
     /// 8-bit preview formats made from the FITS tiles once they are written (none: FITS only).
     pub previews: Vec<PreviewFormat>,
@@ -63,6 +76,7 @@ pub struct BuildOptions {
 }
 
 impl BuildOptions {
+    /// The `hipsforge build` defaults for these inputs, output directory and `creator_did`.
     pub fn new(inputs: Vec<PathBuf>, out: PathBuf, creator_did: &str) -> BuildOptions {
         BuildOptions {
             inputs,
@@ -91,16 +105,23 @@ impl BuildOptions {
 /// What a build did.
 #[derive(Debug, Default)]
 pub struct BuildReport {
+    /// Deepest order written (`hips_order`).
     pub order: u8,
+    /// Image HDUs that passed discovery and were resampled.
     pub images_used: usize,
+    /// Total pixels of those images.
     pub input_pixels: u64,
     /// (order, tiles written), deepest first.
     pub tiles_per_order: Vec<(u8, usize)>,
+    /// Inputs passed over during discovery, `file[hdu]: reason` or `file: reason` each.
     pub skipped: Vec<String>,
     /// Images that failed to read during TILES (their tiles lack them).
     pub read_errors: Vec<String>,
+    /// Finite (min, max) over the max-order tiles.
     pub data_range: Option<(f32, f32)>,
+    /// Wall-clock seconds of TILES and TREE.
     pub seconds_tiles: f64,
+    /// Wall-clock seconds of the whole build, previews included.
     pub seconds_total: f64,
     /// What the PREVIEWS step did, when previews were asked for.
     pub previews: Option<PreviewReport>,

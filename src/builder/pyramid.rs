@@ -22,16 +22,25 @@ use crate::hips::pixels::{child_origin, paste, shrink};
 
 /// Shared state of the pyramid workers.
 pub struct Pyramid<'a> {
+    /// What the build was told.
     pub options: &'a BuildOptions,
+    /// The inputs, indexed by the numbers in `index`.
     pub images: &'a [SourceImage],
+    /// Max-order tile → the images that may cover it.
     pub index: &'a TileIndex,
+    /// Decoded input pixels shared by the workers.
     pub cache: ImageCache<'a>,
+    /// How tile values are stored.
     pub encoding: Encoding,
+    /// Max order: the order of the tiles that are resampled.
     pub order: u8,
     /// MOC depth minus tile order.
     pub moc_delta: u8,
+    /// Bytes of FITS tiles written so far (for `hips_estsize`).
     pub bytes_written: AtomicU64,
+    /// Input read failures met during TILES, each once.
     pub read_errors: Mutex<Vec<String>>,
+    /// TILES progress bar (hidden unless verbose).
     pub progress: indicatif::ProgressBar,
 }
 
@@ -42,6 +51,7 @@ pub struct Produced {
     pub tiles: Vec<(u8, u64)>,
     /// MOC cells as (depth, index).
     pub moc_cells: Vec<(u8, u64)>,
+    /// Finite (min, max) of the max-order tiles of the subtree.
     pub range: Option<(f32, f32)>,
 }
 

@@ -34,9 +34,12 @@ pub enum Coadd {
     Fading,
 }
 
+/// How source images are sampled onto a tile.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sampling {
+    /// How a value is read at a fractional source pixel.
     pub interpolation: Interpolation,
+    /// How overlapping images combine.
     pub coadd: Coadd,
     /// Pixels ignored along every image edge.
     pub border: usize,
@@ -44,7 +47,9 @@ pub struct Sampling {
 
 /// An input image's pixels (row-major from FITS y = 1, blanks as NaN) with its geometry.
 pub struct SourcePixels<'a> {
+    /// The image and its WCS.
     pub image: &'a SourceImage,
+    /// Its pixels, `width × height`, row-major from FITS y = 1, blanks as NaN.
     pub data: &'a [f32],
 }
 

@@ -20,35 +20,49 @@ use crate::wcs::Frame;
 /// Objects per chunk: the unit of parallel work and of resumption.
 const CHUNK: usize = 512;
 
+/// Everything `hipsforge cutout` can be told.
 #[derive(Debug, Clone)]
 pub struct BulkOptions {
     /// (band name, HiPS directory), in output band order.
     pub bands: Vec<(String, PathBuf)>,
+    /// The object list (delimited text with a header line).
     pub positions: PathBuf,
+    /// Which columns of the list hold id, ra and dec.
     pub columns: Columns,
+    /// Width and height of each stamp, in pixels (1 to 4096).
     pub size: usize,
     /// Degrees per pixel; default: the first band's HiPS pixel.
     pub scale_deg: Option<f64>,
+    /// Three-letter WCS projection code of the stamps (TAN, SIN, ...).
     pub projection: String,
     /// Frame of the positions (and of the stamps' grids).
     pub frame: Frame,
+    /// How tile values are sampled.
     pub kernel: Kernel,
+    /// Tile order to read; `None` picks the order matching `scale_deg` in each band.
     pub order: Option<u8>,
+    /// Output stack, `.npy` or `.fits`; the manifest and progress file are named after it.
     pub out: PathBuf,
     /// Ignore a previous interrupted run and start again.
     pub restart: bool,
+    /// Budget for decoded tiles, in bytes.
     pub cache_bytes: usize,
+    /// Progress bar on stderr.
     pub verbose: bool,
 }
 
+/// What a bulk run did.
 #[derive(Debug, Clone, Default)]
 pub struct BulkReport {
+    /// Objects in the list, i.e. rows of the output.
     pub rows: usize,
     /// Objects with no data in any band.
     pub outside: usize,
     /// Rows already done by an earlier, interrupted run.
     pub resumed: usize,
+    /// Wall-clock seconds of the run.
     pub seconds: f64,
+    /// The manifest written (`row,id,ra,dec,outside,blank_BAND...`).
     pub manifest: PathBuf,
 }
 
@@ -157,6 +171,7 @@ fn csv_field(s: &str) -> String {
     }
 }
 
+/// Cuts a stamp per object and band into one stack file, resuming an interrupted run of the same parameters unless `restart`.
 pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     let started = std::time::Instant::now();
     if o.bands.is_empty() {

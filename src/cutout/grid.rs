@@ -9,10 +9,13 @@ use crate::wcs::{Frame, Linear, Wcs};
 /// A cutout grid described by its centre and pixel scale.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridSpec {
-    /// Centre (degrees) in `frame`.
+    /// Longitude of the centre (degrees) in `frame`.
     pub lon: f64,
+    /// Latitude of the centre (degrees) in `frame`.
     pub lat: f64,
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
     /// Degrees per pixel.
     pub scale_deg: f64,
@@ -20,15 +23,20 @@ pub struct GridSpec {
     pub projection: String,
     /// Position angle of the grid's y axis, east of north (degrees).
     pub rotation_deg: f64,
+    /// Celestial frame of the centre and of the grid's WCS.
     pub frame: Frame,
 }
 
 /// A grid ready for sampling: size, WCS, and the header cards describing it.
 #[derive(Debug)]
 pub struct Grid {
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// Pixel (1-based FITS) → sky.
     pub wcs: Wcs,
+    /// WCS cards for the cutout's FITS header.
     pub cards: Vec<Card>,
 }
 
@@ -40,6 +48,7 @@ fn axis_names(frame: Frame) -> (&'static str, &'static str) {
 }
 
 impl Grid {
+    /// A grid centred on the spec's position: CRPIX at the middle, east to the left, north up before `rotation_deg`.
     pub fn from_spec(s: &GridSpec) -> Result<Grid, CutoutError> {
         if s.width == 0 || s.height == 0 {
             return Err(CutoutError::Grid(

@@ -71,12 +71,16 @@ impl CutoutError {
 /// An opened HiPS with a key for the tile cache.
 #[derive(Debug)]
 pub struct Survey {
+    /// The opened HiPS.
     pub hips: HipsDir,
+    /// Distinguishes this HiPS's tiles from other surveys' in a shared [`TileStore`].
     pub key: u32,
+    /// Shallowest order to sample (`hips_order_min`, else 0).
     pub min_order: u8,
 }
 
 impl Survey {
+    /// Opens the HiPS at `root`; `key` must differ from the other surveys sharing a [`TileStore`].
     pub fn open(root: &std::path::Path, key: u32) -> Result<Survey, CutoutError> {
         let hips = HipsDir::open(root).map_err(CutoutError::Survey)?;
         let min_order = hips
@@ -105,6 +109,7 @@ pub struct TileStore {
 }
 
 impl TileStore {
+    /// A store holding at most `budget_bytes` of decoded tiles (4 bytes a pixel).
     pub fn new(budget_bytes: usize) -> TileStore {
         TileStore {
             cache: BoundedCache::new(budget_bytes),

@@ -8,16 +8,22 @@ use super::CutoutError;
 /// One object.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Position {
+    /// The id column's value, else the row number among the objects (from 0).
     pub id: String,
+    /// Longitude (degrees, in 0..360), in the frame the run is told.
     pub ra: f64,
+    /// Latitude (degrees, −90..90).
     pub dec: f64,
 }
 
 /// Column names to use (case-insensitive); `None` picks the usual names.
 #[derive(Debug, Clone, Default)]
 pub struct Columns {
+    /// Longitude column; `None` tries ra, ra_deg, raj2000, ra_icrs, glon, lon.
     pub ra: Option<String>,
+    /// Latitude column; `None` tries dec, dec_deg, dej2000, decj2000, de_icrs, glat, lat.
     pub dec: Option<String>,
+    /// Id column; `None` tries id, objid, name, source_id, specobjid, else the row number.
     pub id: Option<String>,
 }
 
@@ -42,6 +48,7 @@ pub fn read_positions(path: &Path, columns: &Columns) -> Result<Vec<Position>, C
         .map_err(|e| CutoutError::Positions(format!("{}: {e}", path.display())))
 }
 
+/// Parses the text of an object list (see [`read_positions`]).
 pub fn parse_positions(text: &str, columns: &Columns) -> Result<Vec<Position>, CutoutError> {
     parse_lines(text, columns).map_err(CutoutError::Positions)
 }

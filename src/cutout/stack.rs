@@ -9,13 +9,17 @@ use std::path::Path;
 use super::CutoutError;
 use crate::fits::write::{encode_image, Card, CardValue, Encoding};
 
+/// Output file format of a stamp stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StackFormat {
+    /// NumPy `.npy`, little-endian float32.
     Npy,
+    /// FITS, BITPIX −32.
     Fits,
 }
 
 impl StackFormat {
+    /// The format named by the extension of `path` (`.npy`, `.fits` or `.fit`).
     pub fn from_path(path: &Path) -> Result<StackFormat, CutoutError> {
         match path
             .extension()
@@ -136,6 +140,7 @@ impl StackFile {
         )
     }
 
+    /// Flushes the data written so far to disk (before a chunk is recorded as done).
     pub fn sync(&self) -> std::io::Result<()> {
         self.file.sync_data()
     }

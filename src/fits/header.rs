@@ -43,12 +43,14 @@ impl Header {
             .map(|(_, v)| v.as_str())
     }
 
+    /// The value of `key` as a number (Fortran `D` exponents accepted).
     pub fn get_f64(&self, key: &str) -> Option<f64> {
         let v = self.get(key)?;
         // Fortran-style exponents (1.0D-03) still appear in old headers.
         v.replace(['D', 'd'], "E").parse().ok()
     }
 
+    /// The value of `key` as an integer (a float value truncated).
     pub fn get_i64(&self, key: &str) -> Option<i64> {
         let v = self.get(key)?;
         v.parse()
@@ -56,6 +58,7 @@ impl Header {
             .or_else(|| self.get_f64(key).map(|f| f as i64))
     }
 
+    /// Whether a card with this keyword exists.
     pub fn contains(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
@@ -72,6 +75,7 @@ impl Header {
         }
     }
 
+    /// Keywords in file order (repeats included).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.cards.iter().map(|(k, _)| k.as_str())
     }

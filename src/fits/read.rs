@@ -46,11 +46,15 @@ impl std::str::FromStr for HduSelection {
 /// An image HDU found in a file: where it is, its header and its size.
 #[derive(Debug, Clone)]
 pub struct ImageHdu {
+    /// The file holding the HDU.
     pub path: PathBuf,
     /// 0-based HDU number (0 = primary).
     pub hdu: usize,
+    /// The header's cards (a build keeps only a few after discovery).
     pub header: Header,
+    /// NAXIS1, in pixels.
     pub width: usize,
+    /// NAXIS2, in pixels.
     pub height: usize,
 }
 
@@ -64,7 +68,9 @@ impl ImageHdu {
 /// Outcome for one HDU that is not used, with the reason (reported as one line).
 #[derive(Debug, Clone)]
 pub struct SkippedHdu {
+    /// 0-based HDU number (0 = primary).
     pub hdu: usize,
+    /// Why it is not used.
     pub reason: String,
 }
 

@@ -5,21 +5,29 @@
 /// A header value as written in a card.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CardValue {
+    /// Integer, right-justified.
     Int(i64),
+    /// Real, written so that it reads back the same.
     Float(f64),
+    /// String, quoted (`'` doubled).
     Str(String),
+    /// Logical, `T` or `F`.
     Bool(bool),
 }
 
 /// One header card: keyword, value, comment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Card {
+    /// Keyword, at most 8 characters.
     pub key: String,
+    /// Value, in fixed format (numbers right-justified to column 30).
     pub value: CardValue,
+    /// Comment after ` / `; empty for none.
     pub comment: String,
 }
 
 impl Card {
+    /// A card from its parts.
     pub fn new(key: &str, value: CardValue, comment: &str) -> Card {
         Card {
             key: key.to_string(),
@@ -68,15 +76,22 @@ fn format_float(f: f64) -> String {
 /// Storage type of the pixels of an output image.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PixelType {
+    /// BITPIX 8 (unsigned).
     U8,
+    /// BITPIX 16.
     I16,
+    /// BITPIX 32.
     I32,
+    /// BITPIX 64.
     I64,
+    /// BITPIX −32.
     F32,
+    /// BITPIX −64.
     F64,
 }
 
 impl PixelType {
+    /// The type for a BITPIX value; `None` for any other number.
     pub fn from_bitpix(bitpix: i32) -> Option<PixelType> {
         Some(match bitpix {
             8 => PixelType::U8,
@@ -89,6 +104,7 @@ impl PixelType {
         })
     }
 
+    /// The BITPIX value.
     pub fn bitpix(self) -> i32 {
         match self {
             PixelType::U8 => 8,
@@ -100,6 +116,7 @@ impl PixelType {
         }
     }
 
+    /// Whether values are stored as scaled integers (BITPIX > 0).
     pub fn is_integer(self) -> bool {
         self.bitpix() > 0
     }
@@ -130,12 +147,16 @@ impl PixelType {
 /// How physical values become stored values: physical = BZERO + BSCALE * stored.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Encoding {
+    /// Storage type of the values.
     pub pixel_type: PixelType,
+    /// BZERO.
     pub bzero: f64,
+    /// BSCALE.
     pub bscale: f64,
 }
 
 impl Encoding {
+    /// Plain float32 (BZERO 0, BSCALE 1).
     pub fn float32() -> Encoding {
         Encoding {
             pixel_type: PixelType::F32,

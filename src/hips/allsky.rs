@@ -5,6 +5,7 @@
 
 use super::pixels::{paste, shrink, Reducer};
 
+/// The order whose tiles make up `Norder3/Allsky.*` (HiPS 1.0).
 pub const ALLSKY_ORDER: u8 = 3;
 const TILES: usize = 768;
 const PER_ROW: usize = 27;

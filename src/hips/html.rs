@@ -31,6 +31,7 @@ pub fn display_format(p: &Properties) -> &'static str {
         .unwrap_or("fits")
 }
 
+/// The `index.html` page for a HiPS with these properties (title, initial view, tile format).
 pub fn index_html(p: &Properties) -> String {
     let title = escape(p.get("obs_title").unwrap_or("HiPS"));
     let did = escape(p.get("creator_did").unwrap_or(""));

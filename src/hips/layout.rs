@@ -6,6 +6,17 @@ use std::path::{Path, PathBuf};
 use crate::fits::write::{Card, CardValue};
 
 /// `root/Norder{order}/Dir{D}/Npix{npix}.{ext}` with `D = (npix / 10000) * 10000`.
+///
+/// ```
+/// use std::path::{Path, PathBuf};
+/// use hipsforge::hips::layout::tile_path;
+///
+/// assert_eq!(tile_path(Path::new("h"), 3, 42, "png"), PathBuf::from("h/Norder3/Dir0/Npix42.png"));
+/// assert_eq!(
+///     tile_path(Path::new("h"), 9, 123_456, "fits"),
+///     PathBuf::from("h/Norder9/Dir120000/Npix123456.fits")
+/// );
+/// ```
 pub fn tile_path(root: &Path, order: u8, npix: u64, ext: &str) -> PathBuf {
     root.join(format!("Norder{order}"))
         .join(format!("Dir{}", (npix / 10_000) * 10_000))
@@ -35,12 +46,28 @@ fn gather(mut v: u64) -> u64 {
 }
 
 /// In-tile sub-index `s` → `(x, y)`: x from the even bits, y from the odd bits.
+///
+/// ```
+/// use hipsforge::hips::layout::{join_subindex, split_subindex};
+///
+/// // 0b1101: even bits 1, 1 → x = 3; odd bits 0, 1 → y = 2.
+/// assert_eq!(split_subindex(0b1101), (3, 2));
+/// assert_eq!(join_subindex(3, 2), 0b1101);
+/// ```
 #[inline]
 pub fn split_subindex(s: u64) -> (u32, u32) {
     (gather(s) as u32, gather(s >> 1) as u32)
 }
 
-/// `(x, y)` → in-tile sub-index `s`.
+/// `(x, y)` → in-tile sub-index `s`: x into the even bits, y into the odd bits.
+///
+/// ```
+/// use hipsforge::hips::layout::{join_subindex, split_subindex};
+///
+/// assert_eq!(join_subindex(1, 0), 1);
+/// assert_eq!(join_subindex(0, 1), 2);
+/// assert_eq!(split_subindex(join_subindex(5, 6)), (5, 6));
+/// ```
 #[inline]
 pub fn join_subindex(x: u32, y: u32) -> u64 {
     spread(x as u64) | (spread(y as u64) << 1)
@@ -48,6 +75,14 @@ pub fn join_subindex(x: u32, y: u32) -> u64 {
 
 /// Index in a FITS tile array as stored (row-major, first stored row at the bottom) of the
 /// pixel `(x, y)`: column `y`, row `W − 1 − x`.
+///
+/// ```
+/// use hipsforge::hips::layout::fits_index;
+///
+/// assert_eq!(fits_index(4, 0, 0), 12); // row 3, column 0
+/// assert_eq!(fits_index(4, 3, 0), 0); // the first stored value
+/// assert_eq!(fits_index(4, 1, 2), 10); // row 2, column 2
+/// ```
 #[inline]
 pub fn fits_index(width: usize, x: usize, y: usize) -> usize {
     (width - 1 - x) * width + y
@@ -55,6 +90,15 @@ pub fn fits_index(width: usize, x: usize, y: usize) -> usize {
 
 /// HEALPix nested index (at order + log2 W) of the pixel at FITS column `col`, row `row` of
 /// tile `npix`.
+///
+/// ```
+/// use hipsforge::hips::layout::pixel_nested_index;
+///
+/// // Width 4: 16 pixels per tile, so tile 2 holds indices 32..48.
+/// assert_eq!(pixel_nested_index(2, 4, 0, 3), 32); // top row, column 0: x = 0, y = 0
+/// assert_eq!(pixel_nested_index(2, 4, 0, 0), 32 + 0b101); // bottom row: x = 3, y = 0
+/// assert_eq!(pixel_nested_index(0, 4, 1, 3), 2); // x = 0, y = 1
+/// ```
 pub fn pixel_nested_index(npix: u64, width: usize, col: usize, row: usize) -> u64 {
     let (x, y) = ((width - 1 - row) as u32, col as u32);
     npix * (width * width) as u64 + join_subindex(x, y)

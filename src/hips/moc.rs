@@ -96,6 +96,7 @@ impl Coverage {
         })
     }
 
+    /// The MOC's depth (max order).
     pub fn depth(&self) -> u8 {
         self.moc.depth_max()
     }

@@ -9,6 +9,7 @@ pub struct Properties {
 }
 
 impl Properties {
+    /// Sets `key` to `value`, in place if it is already there, else at the end.
     pub fn set(&mut self, key: &str, value: impl ToString) {
         let value = value.to_string();
         match self.entries.iter_mut().find(|(k, _)| k == key) {
@@ -17,6 +18,7 @@ impl Properties {
         }
     }
 
+    /// The value of `key`, if set.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries
             .iter()
@@ -31,12 +33,14 @@ impl Properties {
         }
     }
 
+    /// Sets every key of `other`, in `other`'s order.
     pub fn merge(&mut self, other: &Properties) {
         for (k, v) in &other.entries {
             self.set(k, v);
         }
     }
 
+    /// The pairs in file order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.entries.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -62,6 +66,7 @@ impl Properties {
         Ok(p)
     }
 
+    /// The file text: one `key = value` line each, keys padded to 22 columns.
     pub fn to_text(&self) -> String {
         let mut out = String::new();
         for (k, v) in &self.entries {

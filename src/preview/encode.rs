@@ -6,10 +6,14 @@ use std::str::FromStr;
 
 use super::tone::ToneMap;
 
+/// An 8-bit tile format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PreviewFormat {
+    /// PNG, grey + alpha (blank transparent).
     Png,
+    /// JPEG, grey (blank black).
     Jpeg,
+    /// WebP, lossless, grey + alpha.
     Webp,
 }
 
@@ -58,7 +62,9 @@ impl FromStr for PreviewFormat {
 /// Channel layout of a [`Picture`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channels {
+    /// Grey level and opacity.
     GreyAlpha,
+    /// Red, green, blue and opacity.
     Rgba,
 }
 
@@ -74,9 +80,13 @@ impl Channels {
 /// A top-down 8-bit picture, channels interleaved, the last channel being opacity.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Picture {
+    /// Width in pixels.
     pub width: usize,
+    /// Height in pixels.
     pub height: usize,
+    /// How each pixel's bytes are laid out.
     pub channels: Channels,
+    /// Pixel bytes, rows top-down, channels interleaved.
     pub data: Vec<u8>,
 }
 

@@ -49,19 +49,27 @@ impl Look {
     }
 }
 
+/// What the PREVIEWS step is told.
 #[derive(Debug, Clone)]
 pub struct PreviewOptions {
+    /// 8-bit formats to write.
     pub formats: Vec<PreviewFormat>,
+    /// Pixel cut, resolved against values sampled from the max-order tiles.
     pub cut: CutSpec,
+    /// Transfer function between the cuts.
     pub stretch: Stretch,
+    /// Log line on stderr.
     pub verbose: bool,
 }
 
 /// What the PREVIEWS step did.
 #[derive(Debug, Clone)]
 pub struct PreviewReport {
+    /// The cut and stretch used.
     pub tone: ToneMap,
+    /// FITS tiles turned into previews, all orders (each written in every format).
     pub tiles: usize,
+    /// Wall-clock seconds of the step.
     pub seconds: f64,
 }
 

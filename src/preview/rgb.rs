@@ -15,14 +15,20 @@ use crate::hips::properties::Properties;
 use crate::output::write_atomic;
 use crate::reader::HipsDir;
 
+/// What `hipsforge rgb` is told.
 #[derive(Debug, Clone)]
 pub struct RgbOptions {
     /// Red, green, blue HiPS directories.
     pub channels: [PathBuf; 3],
+    /// Output directory of the colour HiPS.
     pub out: PathBuf,
+    /// `creator_did` of the colour HiPS.
     pub creator_did: String,
+    /// The 8-bit format of its tiles.
     pub format: PreviewFormat,
+    /// Pixel cut of each channel (red, green, blue).
     pub cuts: [CutSpec; 3],
+    /// Transfer function of each channel; unused with `lupton`.
     pub stretch: Stretch,
     /// Lupton softening Q; `None` maps each channel on its own.
     pub lupton: Option<f64>,
@@ -33,7 +39,9 @@ pub struct RgbOptions {
 /// How three values become one colour.
 #[derive(Debug, Clone, Copy)]
 pub struct ColourMap {
+    /// Tone map of each channel (red, green, blue).
     pub tones: [ToneMap; 3],
+    /// Lupton softening Q; `None` maps each channel on its own.
     pub lupton: Option<f64>,
 }
 

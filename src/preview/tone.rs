@@ -6,17 +6,21 @@ use std::str::FromStr;
 /// Transfer function applied to the value scaled to [0, 1] between the cuts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Stretch {
+    /// t unchanged.
     #[default]
     Linear,
+    /// √t.
     Sqrt,
     /// log(1 + 1000 t) / log(1001), as ds9 and Aladin do.
     Log,
     /// asinh(10 t) / asinh(10).
     Asinh,
+    /// t².
     Pow2,
 }
 
 impl Stretch {
+    /// The stretched value of `t` in [0, 1].
     #[inline]
     pub fn apply(self, t: f64) -> f64 {
         match self {
@@ -28,6 +32,7 @@ impl Stretch {
         }
     }
 
+    /// The name used by `--stretch` and `hips_pixel_func`.
     pub fn name(self) -> &'static str {
         match self {
             Stretch::Linear => "linear",
@@ -60,14 +65,18 @@ impl FromStr for Stretch {
 /// One end of a pixel cut.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum CutValue {
+    /// A value in data units.
     Value(f64),
+    /// A percentile (0 to 100) of the values sampled over the survey.
     Percentile(f64),
 }
 
 /// `"0.5% 99.5%"`, `"-1 250"` or a mix.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CutSpec {
+    /// Value mapped to black.
     pub low: CutValue,
+    /// Value mapped to white.
     pub high: CutValue,
 }
 
@@ -137,8 +146,11 @@ impl CutSpec {
 /// A resolved mapping value → grey level.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ToneMap {
+    /// Value mapped to grey 0.
     pub low: f64,
+    /// Value mapped to grey 255.
     pub high: f64,
+    /// Transfer function between `low` and `high`.
     pub stretch: Stretch,
 }
 

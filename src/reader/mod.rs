@@ -1,5 +1,5 @@
 //! Reading a FITS-tile HiPS back: its properties, its tiles, and values at sky positions.
-//! Used by tests today; the server and cutouts build on it.
+//! Used by cutouts (and so the server's cutout endpoints), previews, rgb, finish and lint.
 
 use std::path::{Path, PathBuf};
 
@@ -11,10 +11,15 @@ use crate::wcs::Frame;
 /// An on-disk HiPS with FITS tiles.
 #[derive(Debug, Clone)]
 pub struct HipsDir {
+    /// The directory holding `properties` and the `NorderK` directories.
     pub root: PathBuf,
+    /// The `properties` file as read.
     pub properties: Properties,
+    /// Deepest order (`hips_order`).
     pub order: u8,
+    /// Tile width in pixels (`hips_tile_width`, default 512).
     pub width: usize,
+    /// Celestial frame (`hips_frame`, default equatorial).
     pub frame: Frame,
 }
 

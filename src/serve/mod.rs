@@ -6,8 +6,6 @@
 //! `conditional` and `range`), `hipslist`, `landing`, [`cutouts`], [`mount`] (path rules),
 //! `cors` and `error` (startup errors). This file assembles them into the [`router`].
 
-#![warn(missing_docs)]
-
 mod conditional;
 mod cors;
 pub mod cutouts;

@@ -7,7 +7,9 @@ use crate::fits::Header;
 /// `[x, y] = cd · [u, v]` with `u = p1 − CRPIX1`, `v = p2 − CRPIX2` (FITS 1-based pixels).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Linear {
+    /// Reference pixel (FITS 1-based).
     pub crpix: [f64; 2],
+    /// Degrees per pixel offset: `cd[i][j]` is CD(i+1)_(j+1).
     pub cd: [[f64; 2]; 2],
     inverse: [[f64; 2]; 2],
 }

@@ -45,7 +45,9 @@ impl WcsError {
 /// A celestial WCS (the first two axes of an HDU).
 #[derive(Debug)]
 pub struct Wcs {
+    /// Celestial frame of the axes (from CTYPE, RADESYS and EQUINOX).
     pub frame: Frame,
+    /// CRPIX and the CD matrix.
     pub linear: Linear,
     sip: Option<Sip>,
     projection: SphericalProjection,

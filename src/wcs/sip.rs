@@ -57,6 +57,7 @@ impl Poly {
     }
 }
 
+/// SIP distortion polynomials A, B (and the inverse AP, BP when the header has them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sip {
     a: Poly,
