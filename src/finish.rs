@@ -11,7 +11,7 @@ use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
 use crate::output::write_atomic;
 use crate::preview::{Picture, PreviewFormat, ToneMap};
-use crate::reader::{tiles_in, HipsDir};
+use crate::reader::{tiles_in, HipsDir, ReadError};
 
 /// Why finishing a HiPS failed.
 #[derive(Debug, thiserror::Error)]
@@ -25,8 +25,8 @@ pub enum FinishError {
         source: std::io::Error,
     },
     /// Tiles or properties of the HiPS could not be read back.
-    #[error("{0}")]
-    Read(String),
+    #[error(transparent)]
+    Read(#[from] ReadError),
     /// Making the content of a file failed (MOC serialisation, picture encoding, sampling).
     #[error("{path}: {message}")]
     Content {
@@ -97,38 +97,22 @@ pub fn packed_allsky(
     if !root.join(format!("Norder{ALLSKY_ORDER}")).is_dir() {
         return Ok(None);
     }
-    let tiles =
-        tiles_in(root, ALLSKY_ORDER, "fits").map_err(|e| FinishError::Read(e.to_string()))?;
-    let read: Vec<(u64, Vec<f32>)> = tiles
+    let read: Vec<(u64, Vec<f32>)> = tiles_in(root, ALLSKY_ORDER, "fits")?
         .into_iter()
         .map(|t| {
             let path = crate::hips::layout::tile_path(root, ALLSKY_ORDER, t, "fits");
-            crate::fits::read_tile(&path, tile_width)
-                .map(|d| (t, d))
-                .map_err(|e| FinishError::Read(e.to_string()))
+            Ok((
+                t,
+                crate::fits::read_tile(&path, tile_width).map_err(ReadError::from)?,
+            ))
         })
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<_, FinishError>>()?;
     Ok(Some(allsky::pack_fits(tile_width, read)))
 }
 
-/// Writes `Norder3/Allsky.{ext}`.
-pub fn write_allsky(root: &Path, ext: &str, bytes: &[u8]) -> Result<(), FinishError> {
-    write_file(
-        &root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{ext}")),
-        bytes,
-    )
-}
-
-/// Encodes `picture` as `format`, naming `path` on failure.
-pub fn encode(
-    picture: &Picture,
-    format: PreviewFormat,
-    path: &Path,
-) -> Result<Vec<u8>, FinishError> {
-    picture.encode(format).map_err(|e| FinishError::Content {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })
+/// `root/Norder3/Allsky.{ext}`.
+pub fn allsky_path(root: &Path, ext: &str) -> PathBuf {
+    root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{ext}"))
 }
 
 /// Width of `preview.jpg`, the thumbnail HiPS lists show.
@@ -183,6 +167,8 @@ pub fn write_preview_jpg(hips: &HipsDir, tone: &ToneMap) -> Result<(), FinishErr
         None,
     )
     .map_err(|e| failed(e.to_string()))?;
-    let picture = Picture::grey(&data, spec.width, spec.height, tone);
-    write_file(&path, &encode(&picture, PreviewFormat::Jpeg, &path)?)
+    let bytes = Picture::grey(&data, spec.width, spec.height, tone)
+        .encode(PreviewFormat::Jpeg)
+        .map_err(failed)?;
+    write_file(&path, &bytes)
 }

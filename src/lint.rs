@@ -93,6 +93,13 @@ fn is_iso_date(s: &str) -> bool {
 }
 
 fn check_properties(l: &mut Lint, p: &Properties) {
+    check_presence(l, p);
+    check_words(l, p);
+    check_numbers(l, p);
+}
+
+/// Mandatory keywords are errors when missing, recommended ones warnings.
+fn check_presence(l: &mut Lint, p: &Properties) {
     for key in MANDATORY {
         if p.get(key).is_none_or(str::is_empty) {
             l.error(format!("properties: mandatory keyword {key} is missing"));
@@ -103,6 +110,10 @@ fn check_properties(l: &mut Lint, p: &Properties) {
             l.warn(format!("properties: recommended keyword {key} is missing"));
         }
     }
+}
+
+/// Keywords whose values come from a fixed vocabulary (identifiers, dates, words).
+fn check_words(l: &mut Lint, p: &Properties) {
     if let Some(did) = p.get("creator_did") {
         if !did.starts_with("ivo://") || did.len() <= 6 {
             l.error(format!(
@@ -150,6 +161,10 @@ fn check_properties(l: &mut Lint, p: &Properties) {
             l.error("properties: hips_pixel_bitpix is missing (clients cannot read FITS tiles without it)");
         }
     }
+}
+
+/// Numeric keywords: in range, powers of two, BITPIX values, pairs of numbers.
+fn check_numbers(l: &mut Lint, p: &Properties) {
     let numbers: [(&str, f64, f64); 8] = [
         ("hips_order", 0.0, 29.0),
         ("hips_order_min", 0.0, 29.0),
@@ -215,7 +230,7 @@ pub fn lint(root: &Path) -> Vec<Finding> {
     let props_path = root.join("properties");
     let props = match std::fs::read_to_string(&props_path)
         .map_err(|e| e.to_string())
-        .and_then(|t| Properties::parse(&t))
+        .and_then(|t| Properties::parse(&t).map_err(|e| e.to_string()))
     {
         Ok(p) => p,
         Err(e) => {
@@ -227,144 +242,170 @@ pub fn lint(root: &Path) -> Vec<Finding> {
     let Some(order) = props.get("hips_order").and_then(|o| o.parse::<u8>().ok()) else {
         return l.findings;
     };
-    let min_order = props
-        .get("hips_order_min")
-        .and_then(|o| o.parse::<u8>().ok())
-        .unwrap_or(0);
-    let width: usize = props
-        .get("hips_tile_width")
-        .and_then(|w| w.parse().ok())
-        .unwrap_or(512);
-    let formats: Vec<String> = props
-        .get("hips_tile_format")
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|f| f.replace("jpg", "jpeg"))
-        .collect();
-
-    if min_order > 2 {
-        l.warn(format!("orders 0..{} are missing (hips_order_min = {min_order}): some clients show nothing at wide fields", min_order - 1));
-    }
-    let hips = crate::reader::HipsDir {
-        root: root.to_path_buf(),
-        properties: props.clone(),
+    let layout = Layout {
+        root,
         order,
-        width,
-        frame: crate::wcs::Frame::Equatorial,
+        min_order: props
+            .get("hips_order_min")
+            .and_then(|o| o.parse::<u8>().ok())
+            .unwrap_or(0),
+        width: props
+            .get("hips_tile_width")
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(512),
+        formats: props
+            .get("hips_tile_format")
+            .unwrap_or("")
+            .split_whitespace()
+            .map(|f| f.replace("jpg", "jpeg"))
+            .collect(),
     };
-    let mut tiles_by_order = Vec::new();
-    for k in min_order..=order {
-        let mut per_format = Vec::new();
-        for f in &formats {
-            match hips.tiles(k, f) {
-                Ok(t) if !t.is_empty() => per_format.push(t),
-                _ => {
-                    l.error(format!(
-                        "Norder{k}: no {f} tile (orders {min_order}..{order} must all exist)"
-                    ));
-                    per_format.push(Vec::new());
-                }
-            }
-        }
-        for (f, t) in formats.iter().zip(&per_format).skip(1) {
-            if *t != per_format[0] {
-                l.error(format!(
-                    "Norder{k}: the {f} tiles are not the same set as the {} tiles",
-                    formats[0]
-                ));
-            }
-        }
-        for (f, t) in formats.iter().zip(&per_format) {
-            let stride = t.len().div_ceil(TILES_CHECKED_PER_ORDER).max(1);
-            for &n in t.iter().step_by(stride) {
-                let path = tile_path(root, k, n, f);
-                match image_size(&path, f) {
-                    Ok(size) if size == (width, width) => {}
-                    Ok((w, h)) => l.error(format!(
-                        "{}: {w}×{h} pixels, hips_tile_width says {width}",
-                        path.display()
-                    )),
-                    Err(e) => l.error(format!("{}: unreadable: {e}", path.display())),
-                }
-            }
-        }
-        tiles_by_order.push((k, per_format.into_iter().next().unwrap_or_default()));
+    if layout.min_order > 2 {
+        l.warn(format!("orders 0..{} are missing (hips_order_min = {}): some clients show nothing at wide fields", layout.min_order - 1, layout.min_order));
     }
-    if order >= ALLSKY_ORDER && min_order <= ALLSKY_ORDER {
-        let t = thumbnail_width(width);
-        for f in &formats {
-            let path = root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{f}"));
+    let mut deepest = Vec::new();
+    for k in layout.min_order..=order {
+        deepest = check_order(&mut l, &layout, k);
+    }
+    check_allsky(&mut l, &layout);
+    check_moc(&mut l, root, &props, (order, &deepest));
+    l.findings.sort_by_key(|f| std::cmp::Reverse(f.level));
+    l.findings
+}
+
+/// What properties say of the tiles.
+struct Layout<'a> {
+    root: &'a Path,
+    order: u8,
+    min_order: u8,
+    width: usize,
+    formats: Vec<String>,
+}
+
+/// Order `k`: tiles in every format, the same set in each, sampled tiles of the right size.
+/// Returns the order's tiles (of the first format).
+fn check_order(l: &mut Lint, layout: &Layout, k: u8) -> Vec<u64> {
+    let (formats, width) = (&layout.formats, layout.width);
+    let mut per_format = Vec::new();
+    for f in formats {
+        match crate::reader::tiles_in(layout.root, k, f) {
+            Ok(t) if !t.is_empty() => per_format.push(t),
+            _ => {
+                l.error(format!(
+                    "Norder{k}: no {f} tile (orders {}..{} must all exist)",
+                    layout.min_order, layout.order
+                ));
+                per_format.push(Vec::new());
+            }
+        }
+    }
+    for (f, t) in formats.iter().zip(&per_format).skip(1) {
+        if *t != per_format[0] {
+            l.error(format!(
+                "Norder{k}: the {f} tiles are not the same set as the {} tiles",
+                formats[0]
+            ));
+        }
+    }
+    for (f, t) in formats.iter().zip(&per_format) {
+        let stride = t.len().div_ceil(TILES_CHECKED_PER_ORDER).max(1);
+        for &n in t.iter().step_by(stride) {
+            let path = tile_path(layout.root, k, n, f);
             match image_size(&path, f) {
-                Ok(size) if size == (27 * t, 29 * t) => {}
+                Ok(size) if size == (width, width) => {}
                 Ok((w, h)) => l.error(format!(
-                    "{}: {w}×{h}, expected {}×{}",
-                    path.display(),
-                    27 * t,
-                    29 * t
+                    "{}: {w}×{h} pixels, hips_tile_width says {width}",
+                    path.display()
                 )),
-                Err(_) if !path.exists() => l.error(format!("{}: missing", path.display())),
                 Err(e) => l.error(format!("{}: unreadable: {e}", path.display())),
             }
         }
     }
-    if let Ok(bytes) = std::fs::read(root.join("Moc.fits")) {
-        let header = String::from_utf8_lossy(&bytes[..bytes.len().min(2 * 2880)]).into_owned();
-        if let Some(card) = header
-            .as_bytes()
-            .chunks(80)
-            .map(String::from_utf8_lossy)
-            .find(|c| c.starts_with("COORDSYS"))
-        {
-            if !card.contains("'C'") {
-                l.error(format!(
-                    "Moc.fits: {}: HiPS 1.0 wants the MOC in ICRS (COORDSYS = 'C')",
-                    card.trim()
+    per_format.into_iter().next().unwrap_or_default()
+}
+
+/// Allsky files of every format, of the packed size, where order 3 is in the HiPS.
+fn check_allsky(l: &mut Lint, layout: &Layout) {
+    if layout.order < ALLSKY_ORDER || layout.min_order > ALLSKY_ORDER {
+        return;
+    }
+    let t = thumbnail_width(layout.width);
+    for f in &layout.formats {
+        let path = layout.root.join(format!("Norder{ALLSKY_ORDER}/Allsky.{f}"));
+        match image_size(&path, f) {
+            Ok(size) if size == (27 * t, 29 * t) => {}
+            Ok((w, h)) => l.error(format!(
+                "{}: {w}×{h}, expected {}×{}",
+                path.display(),
+                27 * t,
+                29 * t
+            )),
+            Err(_) if !path.exists() => l.error(format!("{}: missing", path.display())),
+            Err(e) => l.error(format!("{}: unreadable: {e}", path.display())),
+        }
+    }
+}
+
+/// Moc.fits: present, ICRS, readable, holding every deepest tile, and agreeing with
+/// `moc_sky_fraction`.
+fn check_moc(l: &mut Lint, root: &Path, props: &Properties, (k, leaves): (u8, &[u64])) {
+    let path = root.join("Moc.fits");
+    let Ok(bytes) = std::fs::read(&path) else {
+        l.error("Moc.fits: missing");
+        return;
+    };
+    let header = String::from_utf8_lossy(&bytes[..bytes.len().min(2 * 2880)]).into_owned();
+    if let Some(card) = header
+        .as_bytes()
+        .chunks(80)
+        .map(String::from_utf8_lossy)
+        .find(|c| c.starts_with("COORDSYS"))
+    {
+        if !card.contains("'C'") {
+            l.error(format!(
+                "Moc.fits: {}: HiPS 1.0 wants the MOC in ICRS (COORDSYS = 'C')",
+                card.trim()
+            ));
+        }
+    }
+    let moc = match Coverage::from_fits(std::io::Cursor::new(bytes)) {
+        Ok(moc) => moc,
+        Err(e) => {
+            l.error(format!("Moc.fits: {e}"));
+            return;
+        }
+    };
+    // The MOC is ICRS; tiles are cells of the HiPS frame, comparable only when equal.
+    let equatorial = props.get("hips_frame").is_none_or(|f| f == "equatorial");
+    if equatorial {
+        let outside = leaves
+            .iter()
+            .filter(|&&n| !moc.intersects_cell(k, n))
+            .count();
+        if outside > 0 {
+            l.error(format!(
+                "Moc.fits: {outside} tiles of Norder{k} lie outside the MOC"
+            ));
+        }
+        if moc.depth() >= k {
+            let covered: std::collections::HashSet<u64> = leaves.iter().copied().collect();
+            let missing = moc.cells_at(k).filter(|c| !covered.contains(c)).count();
+            if missing > 0 {
+                l.warn(format!(
+                    "Moc.fits: covers {missing} Norder{k} cells that have no tile"
                 ));
             }
         }
     }
-    match std::fs::File::open(root.join("Moc.fits")) {
-        Err(_) => l.error("Moc.fits: missing"),
-        Ok(file) => match Coverage::from_fits(std::io::BufReader::new(file)) {
-            Err(e) => l.error(format!("Moc.fits: {e}")),
-            Ok(moc) => {
-                // The MOC is ICRS; tiles are cells of the HiPS frame, comparable only when equal.
-                let equatorial = props.get("hips_frame").is_none_or(|f| f == "equatorial");
-                if let Some((k, leaves)) = tiles_by_order.last().filter(|_| equatorial) {
-                    let outside = leaves
-                        .iter()
-                        .filter(|&&n| !moc.intersects_cell(*k, n))
-                        .count();
-                    if outside > 0 {
-                        l.error(format!(
-                            "Moc.fits: {outside} tiles of Norder{k} lie outside the MOC"
-                        ));
-                    }
-                    if moc.depth() >= *k {
-                        let covered: std::collections::HashSet<u64> =
-                            leaves.iter().copied().collect();
-                        let missing = moc.cells_at(*k).filter(|c| !covered.contains(c)).count();
-                        if missing > 0 {
-                            l.warn(format!(
-                                "Moc.fits: covers {missing} Norder{k} cells that have no tile"
-                            ));
-                        }
-                    }
-                }
-                if let Some(f) = props
-                    .get("moc_sky_fraction")
-                    .and_then(|f| f.parse::<f64>().ok())
-                {
-                    if (f - moc.sky_fraction()).abs() > 1e-4 * f.max(1e-6) + 1e-9 {
-                        l.warn(format!(
-                            "moc_sky_fraction {f} differs from the MOC's {}",
-                            moc.sky_fraction()
-                        ));
-                    }
-                }
-            }
-        },
+    if let Some(f) = props
+        .get("moc_sky_fraction")
+        .and_then(|f| f.parse::<f64>().ok())
+    {
+        if (f - moc.sky_fraction()).abs() > 1e-4 * f.max(1e-6) + 1e-9 {
+            l.warn(format!(
+                "moc_sky_fraction {f} differs from the MOC's {}",
+                moc.sky_fraction()
+            ));
+        }
     }
-    l.findings.sort_by_key(|f| std::cmp::Reverse(f.level));
-    l.findings
 }

@@ -301,7 +301,7 @@ fn run_rgb(a: RgbArgs) -> anyhow::Result<ExitCode> {
         force: a.force,
     };
     let started = std::time::Instant::now();
-    let n = hipsforge::preview::rgb::write_rgb(&o).map_err(anyhow::Error::msg)?;
+    let n = hipsforge::preview::rgb::write_rgb(&o)?;
     eprintln!(
         "colour HiPS {}: {n} tiles in {:.2} s",
         o.out.display(),
@@ -425,10 +425,7 @@ fn run_previews(a: PreviewArgs) -> anyhow::Result<ExitCode> {
         stretch,
         verbose: !a.quiet,
     };
-    print_previews(
-        &write_previews(&a.dir, &o).map_err(anyhow::Error::msg)?,
-        &o.formats,
-    );
+    print_previews(&write_previews(&a.dir, &o)?, &o.formats);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -451,8 +448,7 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
         a.preset.as_deref(),
         &a.properties_file,
         &a.prop,
-    )
-    .map_err(anyhow::Error::msg)?;
+    )?;
     o.resume = a.resume;
     o.force = a.force;
     o.cache_bytes = a.cache_mb << 20;

@@ -442,5 +442,14 @@ fn colour_hips_from_three_sdss_bands() {
     let mut bad = options("bad", None);
     bad.channels[2] = dir.path().join("g10");
     let e = hipsforge::preview::rgb::write_rgb(&bad).unwrap_err();
-    assert!(e.contains("g10") && e.contains("order 10"), "{e}");
+    assert!(
+        matches!(&e, hipsforge::preview::PreviewError::Mismatch(m) if m.contains("g10") && m.contains("order 10")),
+        "{e}"
+    );
+    // An existing colour HiPS is refused without force.
+    let again = hipsforge::preview::rgb::write_rgb(&options("rgb", None)).unwrap_err();
+    assert!(
+        matches!(&again, hipsforge::preview::PreviewError::OutputInUse(p) if p.ends_with("rgb")),
+        "{again}"
+    );
 }

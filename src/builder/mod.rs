@@ -166,7 +166,7 @@ pub enum BuildError {
     Finish(#[from] FinishError),
     /// The PREVIEWS step failed.
     #[error("previews: {0}")]
-    Previews(String),
+    Previews(#[from] crate::preview::PreviewError),
 }
 
 fn write_err(path: &Path, source: std::io::Error) -> BuildError {
@@ -298,7 +298,9 @@ fn merge_range(a: Option<(f32, f32)>, b: Option<(f32, f32)>) -> Option<(f32, f32
     }
 }
 
-/// Runs the whole build: INDEX, TILES + TREE, then FINISH (Allsky, MOC, properties).
+/// Runs the whole build: INDEX, TILES + TREE, then FINISH (Allsky, MOC, properties), then
+/// PREVIEWS when asked. Kept as one function (a little over 80 lines) on purpose: it is the
+/// pipeline as a reader meets it, each step a call.
 pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     let started = Instant::now();
     let width_bits = check_options(o)?;
@@ -380,7 +382,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
             stretch,
             verbose: o.verbose,
         };
-        Some(write_previews(&o.out, &options).map_err(BuildError::Previews)?)
+        Some(write_previews(&o.out, &options)?)
     };
     Ok(BuildReport {
         seconds_total: started.elapsed().as_secs_f64(),
@@ -489,7 +491,7 @@ fn finish_build(
 ) -> Result<(), BuildError> {
     if let Some((w, h, data)) = finish::packed_allsky(&o.out, o.tile_width)? {
         let bytes = encode_image(w, h, &data, encoding, &[Card::origin()]);
-        finish::write_allsky(&o.out, "fits", &bytes)?;
+        finish::write_file(&finish::allsky_path(&o.out, "fits"), &bytes)?;
     }
     finish::write_moc(&o.out, coverage)?;
     let props = properties(o, report, images, coverage, encoding, tile_bytes);

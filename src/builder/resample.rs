@@ -145,8 +145,70 @@ pub enum Positions {
     Exact,
 }
 
+/// The exact map from continuous in-tile coordinates of one tile to an image's source pixels.
+struct TileToImage<'a> {
+    layer: &'static Layer,
+    tile: u64,
+    width: usize,
+    image: &'a SourceImage,
+}
+
+/// What to do with one block of a tile's pixels.
+enum BlockPlan {
+    /// No pixel of the block can reach the image.
+    Skip,
+    /// The exact transform for every pixel (projection edges, frame seams).
+    Exact,
+    /// The checked interpolation between the block's corners.
+    Interpolate(Quad),
+}
+
+impl TileToImage<'_> {
+    /// Source pixel at in-tile coordinates (u, v) (pixel centres at +0.5), exactly.
+    #[inline]
+    fn at(&self, u: f64, v: f64) -> Option<(f64, f64)> {
+        self.image
+            .hips_to_pixel(tile_point(self.layer, self.tile, self.width, u, v))
+    }
+
+    /// The plan for the block of `step`² pixels whose lower corner is (x0, y0), given the
+    /// exact positions of its four corners.
+    fn plan(
+        &self,
+        corners: [Option<(f64, f64)>; 4],
+        x0: usize,
+        y0: usize,
+        step: usize,
+    ) -> BlockPlan {
+        if corners.iter().all(Option::is_none) {
+            return BlockPlan::Skip;
+        }
+        let Some(quad) = Quad::from_corners(corners) else {
+            return BlockPlan::Exact;
+        };
+        let (w, h) = (self.image.hdu.width as f64, self.image.hdu.height as f64);
+        let (min_x, max_x, min_y, max_y) = quad.bounds();
+        // A block this far outside the image has no pixel in it (blocks are nearly
+        // parallelograms; the margin covers their curvature).
+        let margin = 0.25 * ((max_x - min_x) + (max_y - min_y)) + 2.0;
+        if max_x < 0.5 - margin
+            || min_x > w + 0.5 + margin
+            || max_y < 0.5 - margin
+            || min_y > h + 0.5 + margin
+        {
+            return BlockPlan::Skip;
+        }
+        let half = step as f64 / 2.0;
+        if quad.matches_centre(self.at(x0 as f64 + half, y0 as f64 + half)) {
+            BlockPlan::Interpolate(quad)
+        } else {
+            BlockPlan::Exact
+        }
+    }
+}
+
 /// Source FITS pixel (1-based) of every pixel of `tile`, in FITS storage layout; NaN where
-/// the projection does not reach or, in `Grid` mode, where a grid cell lies wholly outside
+/// the projection does not reach or, in `Grid` mode, where a block lies wholly outside
 /// the image. Empty when no pixel of the tile has a position.
 pub fn source_positions(
     order: u8,
@@ -155,17 +217,13 @@ pub fn source_positions(
     image: &SourceImage,
     mode: Positions,
 ) -> Vec<[f64; 2]> {
-    let layer = nested::get(order);
-    let to_pixel = |v: [f64; 3]| image.hips_to_pixel(v);
-    let exact_at = |x: usize, y: usize| {
-        to_pixel(tile_point(
-            layer,
-            tile,
-            width,
-            x as f64 + 0.5,
-            y as f64 + 0.5,
-        ))
+    let map = TileToImage {
+        layer: nested::get(order),
+        tile,
+        width,
+        image,
     };
+    let exact_at = |x: usize, y: usize| map.at(x as f64 + 0.5, y as f64 + 0.5);
     // Allocated at the first position found: tiles listed for an image only as a neighbour of
     // its footprint cost no 4 MB array and no pass over it.
     let mut out: Vec<[f64; 2]> = Vec::new();
@@ -177,75 +235,47 @@ pub fn source_positions(
             out[fits_index(width, x, y)] = [px, py];
         }
     };
-    if mode == Positions::Exact {
-        for x in 0..width {
-            for y in 0..width {
-                put(x, y, exact_at(x, y));
-            }
-        }
-        return out;
-    }
-    let step = BLOCK.min(width);
-    let cells = width / step;
-    let node_pix: Vec<Option<(f64, f64)>> = (0..=cells)
-        .flat_map(|i| (0..=cells).map(move |j| (i, j)))
-        .map(|(i, j)| {
-            to_pixel(tile_point(
-                layer,
-                tile,
-                width,
-                (i * step) as f64,
-                (j * step) as f64,
-            ))
-        })
-        .collect();
-    let node = |i: usize, j: usize| node_pix[i * (cells + 1) + j];
-    let (w, h) = (image.hdu.width as f64, image.hdu.height as f64);
-    for ci in 0..cells {
-        for cj in 0..cells {
-            let corners = [
-                node(ci, cj),
-                node(ci + 1, cj),
-                node(ci, cj + 1),
-                node(ci + 1, cj + 1),
-            ];
-            if corners.iter().all(Option::is_none) {
-                continue;
-            }
-            let pixels = || {
-                (ci * step..(ci + 1) * step)
-                    .flat_map(move |x| (cj * step..(cj + 1) * step).map(move |y| (x, y)))
+    let step = if mode == Positions::Exact {
+        1
+    } else {
+        BLOCK.min(width)
+    };
+    let blocks = width / step;
+    // Block corners are shared by up to four blocks: each is projected once.
+    let nodes: Vec<Option<(f64, f64)>> = match mode {
+        Positions::Exact => Vec::new(),
+        Positions::Grid => (0..=blocks)
+            .flat_map(|i| (0..=blocks).map(move |j| (i, j)))
+            .map(|(i, j)| map.at((i * step) as f64, (j * step) as f64))
+            .collect(),
+    };
+    let node = |i: usize, j: usize| nodes[i * (blocks + 1) + j];
+    for bi in 0..blocks {
+        for bj in 0..blocks {
+            let (x0, y0) = (bi * step, bj * step);
+            let pixels = (x0..x0 + step).flat_map(|x| (y0..y0 + step).map(move |y| (x, y)));
+            let plan = match mode {
+                Positions::Exact => BlockPlan::Exact,
+                Positions::Grid => {
+                    let corners = [
+                        node(bi, bj),
+                        node(bi + 1, bj),
+                        node(bi, bj + 1),
+                        node(bi + 1, bj + 1),
+                    ];
+                    map.plan(corners, x0, y0, step)
+                }
             };
-            let Some(quad) = Quad::from_corners(corners) else {
-                pixels().for_each(|(x, y)| put(x, y, exact_at(x, y)));
-                continue;
-            };
-            let (min_x, max_x, min_y, max_y) = quad.bounds();
-            // A grid cell this far outside the image has no pixel in it (cells are nearly
-            // parallelograms; the margin covers their curvature).
-            let margin = 0.25 * ((max_x - min_x) + (max_y - min_y)) + 2.0;
-            if max_x < 0.5 - margin
-                || min_x > w + 0.5 + margin
-                || max_y < 0.5 - margin
-                || min_y > h + 0.5 + margin
-            {
-                continue;
-            }
-            let centre = tile_point(
-                layer,
-                tile,
-                width,
-                (ci as f64 + 0.5) * step as f64,
-                (cj as f64 + 0.5) * step as f64,
-            );
-            if !quad.matches_centre(to_pixel(centre)) {
-                pixels().for_each(|(x, y)| put(x, y, exact_at(x, y)));
-                continue;
-            }
-            for (x, y) in pixels() {
-                let s = ((x - ci * step) as f64 + 0.5) / step as f64;
-                let t = ((y - cj * step) as f64 + 0.5) / step as f64;
-                put(x, y, Some(quad.at(s, t)));
+            match plan {
+                BlockPlan::Skip => {}
+                BlockPlan::Exact => pixels.for_each(|(x, y)| put(x, y, exact_at(x, y))),
+                BlockPlan::Interpolate(quad) => {
+                    for (x, y) in pixels {
+                        let s = ((x - x0) as f64 + 0.5) / step as f64;
+                        let t = ((y - y0) as f64 + 0.5) / step as f64;
+                        put(x, y, Some(quad.at(s, t)));
+                    }
+                }
             }
         }
     }

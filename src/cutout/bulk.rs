@@ -3,7 +3,7 @@
 //! tile is read once while it is hot in the cache), written in place at their input row, in
 //! chunks recorded in a progress file so that an interrupted run continues where it stopped.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -171,7 +171,8 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-/// Cuts a stamp per object and band into one stack file, resuming an interrupted run of the same parameters unless `restart`.
+/// Cuts a stamp per object and band into one stack file, resuming an interrupted run of the
+/// same parameters unless `restart`.
 pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     let started = std::time::Instant::now();
     if o.bands.is_empty() {
@@ -183,15 +184,7 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
             o.size
         )));
     }
-    let surveys: Vec<Survey> = o
-        .bands
-        .iter()
-        .enumerate()
-        .map(|(i, (name, dir))| {
-            Survey::open(dir, i as u32)
-                .map_err(|e| CutoutError::Survey(format!("--hips {name}: {e}")))
-        })
-        .collect::<Result<_, _>>()?;
+    let surveys = open_bands(&o.bands)?;
     let positions = read_positions(&o.positions, &o.columns)?;
     if positions.is_empty() {
         return Err(CutoutError::Positions(format!(
@@ -202,64 +195,107 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     let format = StackFormat::from_path(&o.out)?;
     let scale = match o.scale_deg {
         Some(s) => s,
-        None => {
-            let p = &surveys[0].hips.properties;
-            p.get("hips_pixel_scale")
-                .and_then(|v| v.parse().ok())
-                .ok_or_else(|| {
-                    CutoutError::Options(
-                        "--scale is needed: the first HiPS has no hips_pixel_scale".into(),
-                    )
-                })?
-        }
+        None => surveys[0]
+            .hips
+            .properties
+            .get("hips_pixel_scale")
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| {
+                CutoutError::Options(
+                    "--scale is needed: the first HiPS has no hips_pixel_scale".into(),
+                )
+            })?,
     };
     let n = positions.len();
-    let print = fingerprint(o, n);
-    let progress_path = with_suffix(&o.out, ".progress");
-    let previous = if o.restart {
-        None
-    } else {
-        read_progress(&progress_path, &print)
+    let progress = Progress::open(o, n)?;
+    let extra = stack_cards(o, scale);
+    let stack = StackFile::open(
+        &o.out,
+        format,
+        n,
+        surveys.len(),
+        o.size,
+        &extra,
+        !progress.resuming,
+    )?;
+    // The tile order the first band will read: objects in HEALPix order at it share tiles.
+    let order = o.order.unwrap_or_else(|| surveys[0].order_for(scale));
+    let sorted = healpix_order(&positions, o.frame, surveys[0].hips.frame, order);
+    let chunks: Vec<(usize, &[(u64, usize)])> = sorted
+        .chunks(CHUNK)
+        .enumerate()
+        .filter(|(c, _)| !progress.done.contains(c))
+        .collect();
+    let resumed = n - chunks.iter().map(|(_, c)| c.len()).sum::<usize>();
+    let bar = progress_bar(o.verbose, n, resumed);
+    let store = TileStore::new(o.cache_bytes);
+    let bands: Vec<&Survey> = surveys.iter().collect();
+    let job = ChunkJob {
+        o,
+        bands: &bands,
+        positions: &positions,
+        scale,
+        store: &store,
+        stack: &stack,
+        progress: &progress,
+        bar: &bar,
     };
-    let resuming = previous.is_some() && o.out.is_file();
-    let (done, mut manifest) = if resuming {
-        previous.expect("checked")
-    } else {
-        Default::default()
-    };
-    let extra: Vec<Card> = vec![
-        Card::new(
-            "BANDS",
-            CardValue::Str(
-                o.bands
-                    .iter()
-                    .map(|(b, _)| b.as_str())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            "",
-        ),
+    let results: Vec<ManifestLines> = chunks
+        .par_iter()
+        .map(|(c, members)| job.run(*c, members))
+        .collect::<Result<_, CutoutError>>()?;
+    bar.finish_and_clear();
+    let mut manifest = progress.manifest.clone();
+    manifest.extend(results.into_iter().flatten());
+    let (manifest_file, outside) = write_manifest(o, manifest, n, &progress.path)?;
+    let _ = std::fs::remove_file(&progress.path);
+    Ok(BulkReport {
+        rows: n,
+        outside,
+        resumed,
+        seconds: started.elapsed().as_secs_f64(),
+        manifest: manifest_file,
+    })
+}
+
+/// The HiPS of each band, in band order (each is the cache key of its tiles).
+fn open_bands(bands: &[(String, PathBuf)]) -> Result<Vec<Survey>, CutoutError> {
+    bands
+        .iter()
+        .enumerate()
+        .map(|(i, (name, dir))| {
+            Survey::open(dir, i as u32).map_err(|e| match e {
+                CutoutError::Survey(source) => CutoutError::Band {
+                    band: name.clone(),
+                    source,
+                },
+                other => other,
+            })
+        })
+        .collect()
+}
+
+/// Header cards of a FITS stack: the band names and the pixel scale.
+fn stack_cards(o: &BulkOptions, scale_deg: f64) -> Vec<Card> {
+    let names: Vec<&str> = o.bands.iter().map(|(b, _)| b.as_str()).collect();
+    vec![
+        Card::new("BANDS", CardValue::Str(names.join(",")), ""),
         Card::new(
             "PIXSCALE",
-            CardValue::Float(scale * 3600.0),
+            CardValue::Float(scale_deg * 3600.0),
             "arcsec per pixel",
         ),
-    ];
-    let stack = StackFile::open(&o.out, format, n, surveys.len(), o.size, &extra, !resuming)?;
-    if !resuming {
-        std::fs::write(&progress_path, format!("hipsforge-cutout 1 {print}\n"))
-            .map_err(|e| CutoutError::output(&progress_path, e))?;
-    }
-    let progress = Mutex::new(
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&progress_path)
-            .map_err(|e| CutoutError::output(&progress_path, e))?,
-    );
+    ]
+}
 
-    // HEALPix order of the objects at the tile order the first band will read.
-    let order = o.order.unwrap_or_else(|| surveys[0].order_for(scale));
-    let to_hips = Rotation::between(o.frame, surveys[0].hips.frame);
+/// (HEALPix cell at `order` in the HiPS frame, input row) of every object, sorted.
+fn healpix_order(
+    positions: &[Position],
+    frame: Frame,
+    hips_frame: Frame,
+    order: u8,
+) -> Vec<(u64, usize)> {
+    let to_hips = Rotation::between(frame, hips_frame);
     let layer = cdshealpix::nested::get(order);
     let mut sorted: Vec<(u64, usize)> = positions
         .iter()
@@ -270,13 +306,11 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
         })
         .collect();
     sorted.sort_unstable();
-    let chunks: Vec<(usize, &[(u64, usize)])> = sorted
-        .chunks(CHUNK)
-        .enumerate()
-        .filter(|(c, _)| !done.contains(c))
-        .collect();
-    let resumed = n - chunks.iter().map(|(_, c)| c.len()).sum::<usize>();
-    let bar = if o.verbose {
+    sorted
+}
+
+fn progress_bar(verbose: bool, n: usize, done: usize) -> indicatif::ProgressBar {
+    let bar = if verbose {
         indicatif::ProgressBar::new(n as u64)
     } else {
         indicatif::ProgressBar::hidden()
@@ -288,71 +322,143 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
         .expect("static template")
         .progress_chars("=> "),
     );
-    bar.set_position(resumed as u64);
-    let store = TileStore::new(o.cache_bytes);
-    let bands: Vec<&Survey> = surveys.iter().collect();
-    let stamp_len = surveys.len() * o.size * o.size;
-    let results: Vec<Vec<(usize, String)>> = chunks
-        .par_iter()
-        .map(|(c, members)| {
-            let mut lines = Vec::with_capacity(members.len());
-            for &(_, row) in members.iter() {
-                let p: &Position = &positions[row];
-                let spec = GridSpec {
-                    lon: p.ra,
-                    lat: p.dec,
-                    width: o.size,
-                    height: o.size,
-                    scale_deg: scale,
-                    projection: o.projection.clone(),
-                    rotation_deg: 0.0,
-                    frame: o.frame,
-                };
-                let values = stamps(&store, &bands, &spec, o.kernel, o.order)?;
-                stack
-                    .write_rows(row, &values)
-                    .map_err(|e| CutoutError::output(&o.out, e))?;
-                let blank: Vec<f64> = values
-                    .chunks(stamp_len / surveys.len())
-                    .map(|b| b.iter().filter(|v| v.is_nan()).count() as f64 / b.len() as f64)
-                    .collect();
-                let outside = blank.iter().all(|&f| f == 1.0);
-                let fractions: Vec<String> = blank.iter().map(|f| format!("{f:.4}")).collect();
-                lines.push((
-                    row,
-                    format!(
-                        "{},{},{},{},{}",
-                        csv_field(&p.id),
-                        p.ra,
-                        p.dec,
-                        outside as u8,
-                        fractions.join(",")
-                    ),
-                ));
-                bar.inc(1);
-            }
-            stack.sync().map_err(|e| CutoutError::output(&o.out, e))?;
-            let mut record: String = lines
-                .iter()
-                .map(|(r, l)| format!("row {r} {l}\n"))
-                .collect();
-            record.push_str(&format!("done {c}\n"));
-            let mut f = progress.lock().expect("progress lock");
-            f.write_all(record.as_bytes())
-                .and_then(|_| f.flush())
-                .map_err(|e| CutoutError::output(&progress_path, e))?;
-            Ok(lines)
+    bar.set_position(done as u64);
+    bar
+}
+
+/// The progress file of a run: what an interrupted run of the same parameters completed, and
+/// the file new chunks are recorded in.
+struct Progress {
+    path: PathBuf,
+    resuming: bool,
+    done: HashSet<usize>,
+    manifest: ManifestLines,
+    file: Mutex<std::fs::File>,
+}
+
+impl Progress {
+    /// Continues the progress of the same run (unless `--restart`), else starts a new one.
+    fn open(o: &BulkOptions, rows: usize) -> Result<Progress, CutoutError> {
+        let print = fingerprint(o, rows);
+        let path = with_suffix(&o.out, ".progress");
+        let previous = if o.restart {
+            None
+        } else {
+            read_progress(&path, &print)
+        };
+        let resuming = previous.is_some() && o.out.is_file();
+        let (done, manifest) = if resuming {
+            previous.expect("checked")
+        } else {
+            std::fs::write(&path, format!("hipsforge-cutout 1 {print}\n"))
+                .map_err(|e| CutoutError::output(&path, e))?;
+            Default::default()
+        };
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| CutoutError::output(&path, e))?;
+        Ok(Progress {
+            path,
+            resuming,
+            done,
+            manifest,
+            file: Mutex::new(file),
         })
-        .collect::<Result<_, CutoutError>>()?;
-    bar.finish_and_clear();
-    manifest.extend(results.into_iter().flatten());
+    }
+
+    /// Records chunk `c` as complete with its manifest lines (after its stamps are synced).
+    fn record(&self, c: usize, lines: &ManifestLines) -> Result<(), CutoutError> {
+        let mut record: String = lines
+            .iter()
+            .map(|(r, l)| format!("row {r} {l}\n"))
+            .collect();
+        record.push_str(&format!("done {c}\n"));
+        let mut f = self.file.lock().expect("progress lock");
+        f.write_all(record.as_bytes())
+            .and_then(|_| f.flush())
+            .map_err(|e| CutoutError::output(&self.path, e))
+    }
+}
+
+/// What every chunk of a run shares.
+struct ChunkJob<'a> {
+    o: &'a BulkOptions,
+    bands: &'a [&'a Survey],
+    positions: &'a [Position],
+    scale: f64,
+    store: &'a TileStore,
+    stack: &'a StackFile,
+    progress: &'a Progress,
+    bar: &'a indicatif::ProgressBar,
+}
+
+impl ChunkJob<'_> {
+    /// Cuts, writes and syncs the stamps of one chunk, then records it; returns its manifest
+    /// lines.
+    fn run(&self, c: usize, members: &[(u64, usize)]) -> Result<ManifestLines, CutoutError> {
+        let o = self.o;
+        let mut lines = Vec::with_capacity(members.len());
+        for &(_, row) in members {
+            let p = &self.positions[row];
+            let spec = GridSpec {
+                lon: p.ra,
+                lat: p.dec,
+                width: o.size,
+                height: o.size,
+                scale_deg: self.scale,
+                projection: o.projection.clone(),
+                rotation_deg: 0.0,
+                frame: o.frame,
+            };
+            let values = stamps(self.store, self.bands, &spec, o.kernel, o.order)?;
+            self.stack
+                .write_rows(row, &values)
+                .map_err(|e| CutoutError::output(&o.out, e))?;
+            lines.push((row, manifest_line(p, &values, self.bands.len())));
+            self.bar.inc(1);
+        }
+        self.stack
+            .sync()
+            .map_err(|e| CutoutError::output(&o.out, e))?;
+        self.progress.record(c, &lines)?;
+        Ok(lines)
+    }
+}
+
+/// `id,ra,dec,outside,blank fraction per band` of one object's stamps.
+fn manifest_line(p: &Position, values: &[f32], bands: usize) -> String {
+    let blank: Vec<f64> = values
+        .chunks(values.len() / bands)
+        .map(|b| b.iter().filter(|v| v.is_nan()).count() as f64 / b.len() as f64)
+        .collect();
+    let outside = blank.iter().all(|&f| f == 1.0);
+    let fractions: Vec<String> = blank.iter().map(|f| format!("{f:.4}")).collect();
+    format!(
+        "{},{},{},{},{}",
+        csv_field(&p.id),
+        p.ra,
+        p.dec,
+        outside as u8,
+        fractions.join(",")
+    )
+}
+
+/// Writes the manifest CSV (one line per input row, in row order); returns its path and the
+/// number of objects outside every survey.
+fn write_manifest(
+    o: &BulkOptions,
+    mut manifest: ManifestLines,
+    rows: usize,
+    progress_path: &Path,
+) -> Result<(PathBuf, usize), CutoutError> {
     manifest.sort_unstable_by_key(|(row, _)| *row);
-    let by_row: HashMap<usize, &String> = manifest.iter().map(|(r, l)| (*r, l)).collect();
-    if by_row.len() != n {
+    manifest.dedup_by_key(|(row, _)| *row);
+    if manifest.len() != rows {
         return Err(CutoutError::Options(format!(
-            "{}: the progress of an earlier run holds {} of {n} rows; run again with --restart",
+            "{}: the progress of an earlier run holds {} of {rows} rows; run again with --restart",
             progress_path.display(),
-            by_row.len()
+            manifest.len()
         )));
     }
     let mut text = String::from("row,id,ra,dec,outside");
@@ -369,17 +475,10 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
             .is_some_and(|f| f == "1") as usize;
         text.push_str(&format!("{row},{line}\n"));
     }
-    let manifest_file = manifest_path(&o.out);
-    crate::output::write_atomic(&manifest_file, text.as_bytes())
-        .map_err(|e| CutoutError::output(&manifest_file, e))?;
-    let _ = std::fs::remove_file(&progress_path);
-    Ok(BulkReport {
-        rows: n,
-        outside,
-        resumed,
-        seconds: started.elapsed().as_secs_f64(),
-        manifest: manifest_file,
-    })
+    let path = manifest_path(&o.out);
+    crate::output::write_atomic(&path, text.as_bytes())
+        .map_err(|e| CutoutError::output(&path, e))?;
+    Ok((path, outside))
 }
 
 #[cfg(test)]

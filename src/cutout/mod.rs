@@ -33,8 +33,16 @@ pub enum CutoutError {
     #[error("{0}")]
     Options(String),
     /// A HiPS could not be opened.
-    #[error("{0}")]
-    Survey(String),
+    #[error(transparent)]
+    Survey(#[from] crate::reader::ReadError),
+    /// The HiPS of a band could not be opened.
+    #[error("--hips {band}: {source}")]
+    Band {
+        /// The band's name.
+        band: String,
+        /// Why its HiPS could not be opened.
+        source: crate::reader::ReadError,
+    },
     /// A tile of an opened HiPS could not be read.
     #[error("{0}")]
     Tile(String),
@@ -82,7 +90,7 @@ pub struct Survey {
 impl Survey {
     /// Opens the HiPS at `root`; `key` must differ from the other surveys sharing a [`TileStore`].
     pub fn open(root: &std::path::Path, key: u32) -> Result<Survey, CutoutError> {
-        let hips = HipsDir::open(root).map_err(CutoutError::Survey)?;
+        let hips = HipsDir::open(root)?;
         let min_order = hips
             .properties
             .get("hips_order_min")
@@ -126,7 +134,8 @@ impl TileStore {
         let bytes = s.hips.width * s.hips.width * 4;
         self.cache
             .get_or_load(&(s.key, order, npix), bytes, || {
-                s.hips.read_tile(order, npix)
+                // The cache remembers failures for every thread, so it keeps them as text.
+                s.hips.read_tile(order, npix).map_err(|e| e.to_string())
             })
             .map_err(CutoutError::Tile)
     }

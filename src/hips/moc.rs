@@ -1,5 +1,6 @@
 //! `Moc.fits`: the coverage of a HiPS as a MOC (IVOA MOC 2.0, NUNIQ cells), with the `moc` crate.
 
+use super::FormatError;
 use crate::wcs::frame::Rotation;
 use moc::moc::range::RangeMOC;
 use moc::moc::{CellHpxMOCIterator, RangeMOCIntoIterator, RangeMOCIterator};
@@ -21,20 +22,20 @@ impl Coverage {
 
     /// Reads a MOC FITS file (NUNIQ or RANGE, 16/32/64-bit) of a spatial MOC. The `moc` crate
     /// accepts only COORDSYS = 'C'; galactic MOCs (COORDSYS = 'G') are read as the same cells.
-    pub fn from_fits(mut reader: impl std::io::BufRead) -> Result<Coverage, String> {
+    pub fn from_fits(mut reader: impl std::io::BufRead) -> Result<Coverage, FormatError> {
         use moc::deser::fits::{from_fits_ivoa, MocIdxType, MocQtyType};
         use moc::qty::Hpx as H;
         let mut bytes = Vec::new();
         reader
             .read_to_end(&mut bytes)
-            .map_err(|e| format!("MOC: {e}"))?;
+            .map_err(|e| FormatError::Moc(e.to_string()))?;
         set_coordsys(&mut bytes, 'C');
         let reader = std::io::Cursor::new(bytes);
-        let moc = match from_fits_ivoa(reader).map_err(|e| format!("MOC: {e}"))? {
+        let moc = match from_fits_ivoa(reader).map_err(|e| FormatError::Moc(e.to_string()))? {
             MocIdxType::U64(MocQtyType::Hpx(m)) => m.collect(),
             MocIdxType::U32(MocQtyType::Hpx(m)) => m.collect_to_u64::<H<u64>>(),
             MocIdxType::U16(MocQtyType::Hpx(m)) => m.collect_to_u64::<H<u64>>(),
-            _ => return Err("MOC: not a spatial MOC".into()),
+            _ => return Err(FormatError::Moc("not a spatial MOC".into())),
         };
         Ok(Coverage { moc })
     }
@@ -108,13 +109,13 @@ impl Coverage {
 
     /// The MOC FITS file as bytes (COORDSYS = 'C': HiPS 1.0 wants the MOC in ICRS whatever the
     /// HiPS frame; see [`Coverage::rotated`]).
-    pub fn to_fits(&self) -> Result<Vec<u8>, String> {
+    pub fn to_fits(&self) -> Result<Vec<u8>, FormatError> {
         let mut bytes = Vec::new();
         (&self.moc)
             .into_range_moc_iter()
             .cells()
             .hpx_cells_to_fits_ivoa(None, None, &mut bytes)
-            .map_err(|e| format!("MOC serialisation: {e}"))?;
+            .map_err(|e| FormatError::Moc(format!("serialisation: {e}")))?;
         Ok(bytes)
     }
 }

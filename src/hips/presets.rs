@@ -2,6 +2,7 @@
 //! suggested cut and stretch) for common surveys, from `properties/*.properties`.
 
 use super::properties::Properties;
+use super::FormatError;
 
 /// The preset files of `properties/`, built into the binary.
 const PRESETS: [(&str, &str); 10] = [
@@ -40,21 +41,27 @@ pub fn survey_properties(
     preset_name: Option<&str>,
     files: &[std::path::PathBuf],
     pairs: &[String],
-) -> Result<Properties, String> {
+) -> Result<Properties, FormatError> {
     let mut p = Properties::default();
     if let Some(name) = preset_name {
-        let found = preset(name)
-            .ok_or_else(|| format!("--preset {name}: unknown (known: {})", names().join(", ")))?;
+        let found = preset(name).ok_or_else(|| FormatError::UnknownPreset {
+            name: name.to_string(),
+            known: names().join(", "),
+        })?;
         p.merge(&found);
     }
     for file in files {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        p.merge(&Properties::parse(&text).map_err(|e| format!("{}: {e}", file.display()))?);
+        let in_file = |problem: String| FormatError::PropertiesFile {
+            path: file.clone(),
+            problem,
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| in_file(e.to_string()))?;
+        p.merge(&Properties::parse(&text).map_err(|e| in_file(e.to_string()))?);
     }
     for kv in pairs {
         let (k, v) = kv
             .split_once('=')
-            .ok_or_else(|| format!("--prop {kv:?}: expected KEY=VALUE"))?;
+            .ok_or_else(|| FormatError::PropertyPair(kv.clone()))?;
         p.set(k.trim(), v.trim());
     }
     Ok(p)

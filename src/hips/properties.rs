@@ -2,6 +2,8 @@
 
 use std::fmt::Write;
 
+use super::FormatError;
+
 /// Ordered keyword/value pairs; setting a key again replaces its value in place.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Properties {
@@ -47,7 +49,7 @@ impl Properties {
 
     /// Parses properties text; `Err` names the first line that is neither a comment, blank,
     /// nor `key = value`.
-    pub fn parse(text: &str) -> Result<Properties, String> {
+    pub fn parse(text: &str) -> Result<Properties, FormatError> {
         let mut p = Properties::default();
         for (i, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -56,10 +58,16 @@ impl Properties {
             }
             let (k, v) = line
                 .split_once('=')
-                .ok_or_else(|| format!("line {}: no '=' in {line:?}", i + 1))?;
+                .ok_or_else(|| FormatError::PropertiesLine {
+                    line: i + 1,
+                    problem: format!("no '=' in {line:?}"),
+                })?;
             let k = k.trim();
             if k.is_empty() || k.contains(char::is_whitespace) {
-                return Err(format!("line {}: bad keyword {k:?}", i + 1));
+                return Err(FormatError::PropertiesLine {
+                    line: i + 1,
+                    problem: format!("bad keyword {k:?}"),
+                });
             }
             p.set(k, v.trim());
         }
@@ -86,8 +94,12 @@ mod tests {
         assert_eq!(p.get("obs_title"), Some("A b = c"));
         let q = Properties::parse(&p.to_text()).unwrap();
         assert_eq!(p, q);
-        assert!(Properties::parse("nonsense line")
-            .unwrap_err()
-            .contains("line 1"));
+        assert_eq!(
+            Properties::parse("nonsense line").unwrap_err(),
+            FormatError::PropertiesLine {
+                line: 1,
+                problem: "no '=' in \"nonsense line\"".into()
+            }
+        );
     }
 }

@@ -5,15 +5,15 @@ pub mod encode;
 pub mod rgb;
 pub mod tone;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
 use crate::finish;
+use crate::finish::FinishError;
 use crate::hips::layout::tile_path;
 use crate::hips::properties::Properties;
-use crate::output::write_atomic;
-use crate::reader::HipsDir;
+use crate::reader::{HipsDir, ReadError};
 pub use encode::{parse_formats, PreviewFormat};
 pub use encode::{Channels, Picture};
 pub use tone::{CutSpec, Stretch, ToneMap};
@@ -78,8 +78,65 @@ const SAMPLE_TILES: usize = 1000;
 /// Values taken from each sampled tile.
 const SAMPLE_PER_TILE: usize = 4096;
 
+/// Why making previews or a colour HiPS failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    /// A data HiPS could not be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The pixel cut cannot be resolved (e.g. no finite value in the survey).
+    #[error("{hips}: pixel cut: {problem}")]
+    Cut {
+        /// The survey's directory.
+        hips: PathBuf,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Three channels that are not one grid of tiles.
+    #[error("{0}")]
+    Mismatch(String),
+    /// The output directory holds a HiPS that was not to be replaced.
+    #[error("{0}: already holds a HiPS; pass --force to replace it")]
+    OutputInUse(PathBuf),
+    /// An 8-bit picture could not be encoded.
+    #[error("{path}: {problem}")]
+    Encode {
+        /// The file it was meant for.
+        path: PathBuf,
+        /// What the encoder said.
+        problem: String,
+    },
+    /// A tile, Allsky, MOC or properties file could not be written.
+    #[error(transparent)]
+    Finish(#[from] FinishError),
+}
+
+/// Encodes `picture` for `path` and writes it atomically.
+fn write_picture(
+    picture: &Picture,
+    format: PreviewFormat,
+    path: &Path,
+) -> Result<(), PreviewError> {
+    let bytes = picture
+        .encode(format)
+        .map_err(|problem| PreviewError::Encode {
+            path: path.to_path_buf(),
+            problem,
+        })?;
+    Ok(finish::write_file(path, &bytes)?)
+}
+
+/// The (low, high) values of `cut` over the survey's sampled pixels.
+fn resolve_cut(hips: &HipsDir, cut: &CutSpec) -> Result<(f64, f64), PreviewError> {
+    cut.resolve(&mut survey_sample(hips)?)
+        .map_err(|problem| PreviewError::Cut {
+            hips: hips.root.clone(),
+            problem,
+        })
+}
+
 /// Finite values sampled evenly from up to `SAMPLE_TILES` max-order tiles of the survey.
-fn survey_sample(hips: &HipsDir) -> Result<Vec<f32>, String> {
+fn survey_sample(hips: &HipsDir) -> Result<Vec<f32>, ReadError> {
     let tiles = hips.tiles(hips.order, "fits")?;
     let stride = tiles.len().div_ceil(SAMPLE_TILES).max(1);
     let chosen: Vec<u64> = tiles.iter().step_by(stride).copied().collect();
@@ -95,16 +152,25 @@ fn survey_sample(hips: &HipsDir) -> Result<Vec<f32>, String> {
                 .filter(|v| v.is_finite())
                 .collect())
         })
-        .collect::<Result<_, String>>()?;
+        .collect::<Result<_, ReadError>>()?;
     Ok(per_tile.concat())
+}
+
+/// Every FITS tile of the HiPS as (order, npix), shallow orders first.
+fn all_tiles(hips: &HipsDir) -> Result<Vec<(u8, u64)>, ReadError> {
+    let mut jobs = Vec::new();
+    for order in hips.orders()? {
+        jobs.extend(hips.tiles(order, "fits")?.into_iter().map(|t| (order, t)));
+    }
+    Ok(jobs)
 }
 
 /// Writes 8-bit tiles of every order and their Allsky for each format, and records the
 /// formats and the cut in `properties`.
-pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, String> {
+pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, PreviewError> {
     let started = std::time::Instant::now();
     let hips = HipsDir::open(root)?;
-    let (low, high) = o.cut.resolve(&mut survey_sample(&hips)?)?;
+    let (low, high) = resolve_cut(&hips, &o.cut)?;
     let tone = ToneMap {
         low,
         high,
@@ -117,33 +183,29 @@ pub fn write_previews(root: &Path, o: &PreviewOptions) -> Result<PreviewReport, 
         );
     }
     let width = hips.width;
-    let mut jobs = Vec::new();
-    for order in hips.orders()? {
-        jobs.extend(hips.tiles(order, "fits")?.into_iter().map(|t| (order, t)));
-    }
+    let jobs = all_tiles(&hips)?;
     jobs.par_iter().try_for_each(|&(order, npix)| {
-        let data = hips
-            .read_tile(order, npix)?
-            .ok_or_else(|| format!("tile {order}/{npix} vanished"))?;
+        // Listed a moment ago: a tile gone now was removed under us, which is an error.
+        let data = hips.read_tile(order, npix)?.ok_or_else(|| ReadError::Io {
+            path: tile_path(root, order, npix, "fits"),
+            source: std::io::ErrorKind::NotFound.into(),
+        })?;
         let picture = Picture::grey(&data, width, width, &tone);
         for &f in &o.formats {
-            let path = tile_path(root, order, npix, f.extension());
-            let bytes = picture.encode(f)?;
-            write_atomic(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+            write_picture(&picture, f, &tile_path(root, order, npix, f.extension()))?;
         }
-        Ok::<(), String>(())
+        Ok::<(), PreviewError>(())
     })?;
-    if let Some((w, h, data)) = finish::packed_allsky(root, width).map_err(|e| e.to_string())? {
+    if let Some((w, h, data)) = finish::packed_allsky(root, width)? {
         let picture = Picture::grey(&data, w, h, &tone);
         for &f in &o.formats {
-            finish::write_allsky(root, f.extension(), &picture.encode(f)?)
-                .map_err(|e| e.to_string())?;
+            write_picture(&picture, f, &finish::allsky_path(root, f.extension()))?;
         }
     }
-    finish::write_preview_jpg(&hips, &tone).map_err(|e| e.to_string())?;
+    finish::write_preview_jpg(&hips, &tone)?;
     let mut p = hips.properties.clone();
     record_look(&mut p, &o.formats, &tone);
-    finish::write_properties(root, &p).map_err(|e| e.to_string())?;
+    finish::write_properties(root, &p)?;
     Ok(PreviewReport {
         tone,
         tiles: jobs.len(),

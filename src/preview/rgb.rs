@@ -2,18 +2,20 @@
 //! as red, green, blue): per-channel cuts, then either each channel through the stretch, or
 //! Lupton et al. (2004) asinh on the summed intensity, which keeps colours of bright sources.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use rayon::prelude::*;
 
-use super::{survey_sample, CutSpec, Picture, PreviewFormat, Stretch, ToneMap};
+use super::{
+    all_tiles, resolve_cut, write_picture, CutSpec, Picture, PreviewError, PreviewFormat, Stretch,
+    ToneMap,
+};
 use crate::finish;
 use crate::hips::allsky::{self, ALLSKY_ORDER};
 use crate::hips::layout::tile_path;
 use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
-use crate::output::write_atomic;
-use crate::reader::HipsDir;
+use crate::reader::{HipsDir, ReadError};
 
 /// What `hipsforge rgb` is told.
 #[derive(Debug, Clone)]
@@ -80,27 +82,78 @@ impl ColourMap {
     }
 }
 
-fn err_at(path: &Path, e: impl std::fmt::Display) -> String {
-    format!("{}: {e}", path.display())
+/// Builds the colour HiPS; returns the number of tiles written.
+pub fn write_rgb(o: &RgbOptions) -> Result<usize, PreviewError> {
+    if o.out.join("properties").exists() && !o.force {
+        return Err(PreviewError::OutputInUse(o.out.clone()));
+    }
+    let hips = open_channels(&o.channels)?;
+    let tones: Vec<ToneMap> = hips
+        .iter()
+        .zip(&o.cuts)
+        .map(|(h, cut)| {
+            let (low, high) = resolve_cut(h, cut)?;
+            Ok(ToneMap {
+                low,
+                high,
+                stretch: o.stretch,
+            })
+        })
+        .collect::<Result<_, PreviewError>>()?;
+    let map = ColourMap {
+        tones: [tones[0], tones[1], tones[2]],
+        lupton: o.lupton,
+    };
+    let width = hips[0].width;
+    let picture = |data: &[Option<Vec<f32>>; 3], w: usize, h: usize| {
+        Picture::from_rows(w, h, super::Channels::Rgba, |k| {
+            map.colour(std::array::from_fn(|c| {
+                data[c].as_ref().map_or(f32::NAN, |d| d[k])
+            }))
+        })
+    };
+    let jobs = union_of_tiles(&hips)?;
+    let ext = o.format.extension();
+    jobs.par_iter().try_for_each(|&(order, npix)| {
+        let data: [Option<Vec<f32>>; 3] = [
+            hips[0].read_tile(order, npix)?,
+            hips[1].read_tile(order, npix)?,
+            hips[2].read_tile(order, npix)?,
+        ];
+        write_picture(
+            &picture(&data, width, width),
+            o.format,
+            &tile_path(&o.out, order, npix, ext),
+        )
+    })?;
+    if jobs.iter().any(|(order, _)| *order == ALLSKY_ORDER) {
+        let mut packed: [Option<Vec<f32>>; 3] = Default::default();
+        for (slot, h) in packed.iter_mut().zip(&hips) {
+            *slot = finish::packed_allsky(&h.root, width)?.map(|(_, _, d)| d);
+        }
+        let t = allsky::thumbnail_width(width);
+        write_picture(
+            &picture(&packed, 27 * t, 29 * t),
+            o.format,
+            &finish::allsky_path(&o.out, ext),
+        )?;
+    }
+    let coverage = union_of_coverages(&hips)?;
+    finish::write_moc(&o.out, &coverage)?;
+    finish::write_properties(&o.out, &rgb_properties(o, &hips, &map, &coverage))?;
+    Ok(jobs.len())
 }
 
-/// Builds the colour HiPS; returns the number of tiles written.
-pub fn write_rgb(o: &RgbOptions) -> Result<usize, String> {
-    if o.out.join("properties").exists() && !o.force {
-        return Err(format!(
-            "{}: already holds a HiPS; pass --force to replace it",
-            o.out.display()
-        ));
-    }
-    let hips: Vec<HipsDir> = o
-        .channels
-        .iter()
-        .map(|d| HipsDir::open(d))
-        .collect::<Result<_, _>>()?;
-    let (r, g, b) = (&hips[0], &hips[1], &hips[2]);
-    for other in [g, b] {
+/// The red, green and blue HiPS, refused unless they share order, tile width and frame.
+fn open_channels(dirs: &[PathBuf; 3]) -> Result<[HipsDir; 3], PreviewError> {
+    let [r, g, b] = [
+        HipsDir::open(&dirs[0])?,
+        HipsDir::open(&dirs[1])?,
+        HipsDir::open(&dirs[2])?,
+    ];
+    for other in [&g, &b] {
         if (other.order, other.width, other.frame) != (r.order, r.width, r.frame) {
-            return Err(format!(
+            return Err(PreviewError::Mismatch(format!(
                 "{} (order {}, width {}, {}) does not match {} (order {}, width {}, {})",
                 other.root.display(),
                 other.order,
@@ -110,94 +163,40 @@ pub fn write_rgb(o: &RgbOptions) -> Result<usize, String> {
                 r.order,
                 r.width,
                 r.frame.hips_name()
-            ));
+            )));
         }
     }
-    let tones: Vec<ToneMap> = (0..3)
-        .map(|c| {
-            let (low, high) = o.cuts[c].resolve(&mut survey_sample(&hips[c])?)?;
-            Ok(ToneMap {
-                low,
-                high,
-                stretch: o.stretch,
-            })
-        })
-        .collect::<Result<_, String>>()?;
-    let tones = [tones[0], tones[1], tones[2]];
-    let map = ColourMap {
-        tones,
-        lupton: o.lupton,
-    };
-    std::fs::create_dir_all(&o.out).map_err(|e| err_at(&o.out, e))?;
-    let width = r.width;
-    let read3 = |order: u8, npix: u64| -> Result<[Option<Vec<f32>>; 3], String> {
-        Ok([
-            hips[0].read_tile(order, npix)?,
-            hips[1].read_tile(order, npix)?,
-            hips[2].read_tile(order, npix)?,
-        ])
-    };
-    let picture = |data: &[Option<Vec<f32>>; 3], w: usize, h: usize| {
-        Picture::from_rows(w, h, super::Channels::Rgba, |k| {
-            map.colour(std::array::from_fn(|c| {
-                data[c].as_ref().map_or(f32::NAN, |d| d[k])
-            }))
-        })
-    };
+    Ok([r, g, b])
+}
+
+/// Every (order, npix) that has a FITS tile in at least one channel, sorted.
+fn union_of_tiles(hips: &[HipsDir]) -> Result<Vec<(u8, u64)>, ReadError> {
     let mut jobs = Vec::new();
-    let mut orders: Vec<u8> = hips
-        .iter()
-        .map(|h| h.orders())
-        .collect::<Result<Vec<_>, _>>()?
-        .concat();
-    orders.sort_unstable();
-    orders.dedup();
-    for &order in &orders {
-        let mut tiles: Vec<u64> = hips
-            .iter()
-            .map(|h| h.tiles(order, "fits").unwrap_or_default())
-            .collect::<Vec<_>>()
-            .concat();
-        tiles.sort_unstable();
-        tiles.dedup();
-        jobs.extend(tiles.into_iter().map(|t| (order, t)));
+    for h in hips {
+        jobs.extend(all_tiles(h)?);
     }
-    let ext = o.format.extension();
-    jobs.par_iter().try_for_each(|&(order, npix)| {
-        let bytes = picture(&read3(order, npix)?, width, width).encode(o.format)?;
-        let path = tile_path(&o.out, order, npix, ext);
-        write_atomic(&path, &bytes).map_err(|e| err_at(&path, e))
-    })?;
-    if orders.contains(&ALLSKY_ORDER) {
-        let packed: Vec<Option<Vec<f32>>> = hips
-            .iter()
-            .map(|h| Ok(finish::packed_allsky(&h.root, width)?.map(|(_, _, d)| d)))
-            .collect::<Result<_, finish::FinishError>>()
-            .map_err(|e| e.to_string())?;
-        let t = allsky::thumbnail_width(width);
-        let data = [packed[0].clone(), packed[1].clone(), packed[2].clone()];
-        finish::write_allsky(
-            &o.out,
-            ext,
-            &picture(&data, 27 * t, 29 * t).encode(o.format)?,
-        )
-        .map_err(|e| e.to_string())?;
-    }
-    let mut coverage: Option<Coverage> = None;
-    for h in &hips {
+    jobs.sort_unstable();
+    jobs.dedup();
+    Ok(jobs)
+}
+
+/// The sky covered by any channel (the union of their MOCs).
+fn union_of_coverages(hips: &[HipsDir]) -> Result<Coverage, PreviewError> {
+    let mut union: Option<Coverage> = None;
+    for h in hips {
         let path = h.root.join("Moc.fits");
-        let file = std::fs::File::open(&path).map_err(|e| err_at(&path, e))?;
-        let c = Coverage::from_fits(std::io::BufReader::new(file)).map_err(|e| err_at(&path, e))?;
-        coverage = Some(match coverage {
+        let file = std::fs::File::open(&path).map_err(|source| ReadError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let c = Coverage::from_fits(std::io::BufReader::new(file))
+            .map_err(|e| PreviewError::Mismatch(format!("{}: {e}", path.display())))?;
+        union = Some(match union {
             Some(u) => u.union(&c),
             None => c,
         });
     }
-    let coverage = coverage.expect("three channels");
-    finish::write_moc(&o.out, &coverage).map_err(|e| e.to_string())?;
-    finish::write_properties(&o.out, &rgb_properties(o, &hips, &map, &coverage))
-        .map_err(|e| e.to_string())?;
-    Ok(jobs.len())
+    Ok(union.expect("three channels"))
 }
 
 fn rgb_properties(

@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::fits::read_tile;
+use crate::hips::geometry::MAX_DEPTH;
 use crate::hips::layout::{fits_index, split_subindex, tile_path};
 use crate::hips::properties::Properties;
+use crate::hips::FormatError;
 use crate::wcs::Frame;
 
 /// An on-disk HiPS with FITS tiles.
@@ -23,48 +25,99 @@ pub struct HipsDir {
     pub frame: Frame,
 }
 
+/// Why a HiPS could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// A file or directory of the HiPS could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+    /// `properties` is not a properties file.
+    #[error("{path}: {source}")]
+    Properties {
+        /// The `properties` file.
+        path: PathBuf,
+        /// The line at fault.
+        source: FormatError,
+    },
+    /// A keyword of `properties` is missing or has a value no HiPS can have.
+    #[error("{path}: {problem}")]
+    Keyword {
+        /// The `properties` file.
+        path: PathBuf,
+        /// Which keyword and why.
+        problem: String,
+    },
+    /// A tile could not be read.
+    #[error(transparent)]
+    Tile(#[from] crate::fits::FitsError),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
+    move |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 impl HipsDir {
-    /// Opens `root`; `Err` says which properties keyword is missing or wrong.
-    pub fn open(root: &Path) -> Result<HipsDir, String> {
+    /// Opens `root`; `Err` says which file or properties keyword is missing or wrong.
+    pub fn open(root: &Path) -> Result<HipsDir, ReadError> {
         let path = root.join("properties");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let properties =
-            Properties::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-        let number = |key: &str| -> Result<u64, String> {
-            properties
-                .get(key)
-                .ok_or_else(|| format!("{}: no {key}", path.display()))?
-                .parse()
-                .map_err(|_| format!("{}: {key} is not a number", path.display()))
+        let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
+        let properties = Properties::parse(&text).map_err(|source| ReadError::Properties {
+            path: path.clone(),
+            source,
+        })?;
+        let keyword = |problem: String| ReadError::Keyword {
+            path: path.clone(),
+            problem,
         };
-        let order = number("hips_order")? as u8;
-        let width = properties
-            .get("hips_tile_width")
-            .map_or(Ok(512), |_| number("hips_tile_width"))? as usize;
+        let number = |key: &str| -> Result<u64, ReadError> {
+            let value = properties
+                .get(key)
+                .ok_or_else(|| keyword(format!("no {key}")))?;
+            value
+                .parse()
+                .map_err(|_| keyword(format!("{key} = {value:?} is not a whole number")))
+        };
+        let width = match properties.get("hips_tile_width") {
+            Some(_) => number("hips_tile_width")?,
+            None => 512,
+        };
+        if !width.is_power_of_two() || width > 1 << 16 {
+            return Err(keyword(format!(
+                "hips_tile_width = {width} is not a power of two"
+            )));
+        }
+        let order = number("hips_order")?;
+        let max_order = (MAX_DEPTH - width.trailing_zeros() as u8) as u64;
+        if order > max_order {
+            return Err(keyword(format!(
+                "hips_order = {order} is beyond HEALPix depth {MAX_DEPTH} with {width}-pixel tiles"
+            )));
+        }
         let frame = match properties.get("hips_frame").unwrap_or("equatorial") {
             "galactic" => Frame::Galactic,
             "equatorial" => Frame::Equatorial,
-            other => {
-                return Err(format!(
-                    "{}: hips_frame {other} is not supported",
-                    path.display()
-                ))
-            }
+            other => return Err(keyword(format!("hips_frame {other} is not supported"))),
         };
         Ok(HipsDir {
             root: root.to_path_buf(),
             properties,
-            order,
-            width,
+            order: order as u8,
+            width: width as usize,
             frame,
         })
     }
 
     /// Orders that have a `NorderK` directory, ascending.
-    pub fn orders(&self) -> Result<Vec<u8>, String> {
-        let entries =
-            std::fs::read_dir(&self.root).map_err(|e| format!("{}: {e}", self.root.display()))?;
+    pub fn orders(&self) -> Result<Vec<u8>, ReadError> {
+        let entries = std::fs::read_dir(&self.root).map_err(io_error(&self.root))?;
         let mut orders: Vec<u8> = entries
             .filter_map(|e| {
                 e.ok()?
@@ -80,36 +133,34 @@ impl HipsDir {
     }
 
     /// Nested indices of the tiles with extension `ext` at `order`, ascending.
-    pub fn tiles(&self, order: u8, ext: &str) -> Result<Vec<u64>, String> {
+    pub fn tiles(&self, order: u8, ext: &str) -> Result<Vec<u64>, ReadError> {
         tiles_in(&self.root, order, ext)
     }
 
     /// The tile in FITS storage layout, or `None` where the HiPS has no tile.
-    pub fn read_tile(&self, order: u8, npix: u64) -> Result<Option<Vec<f32>>, String> {
+    pub fn read_tile(&self, order: u8, npix: u64) -> Result<Option<Vec<f32>>, ReadError> {
         let path = tile_path(&self.root, order, npix, "fits");
         if !path.exists() {
             return Ok(None);
         }
-        read_tile(&path, self.width)
-            .map(Some)
-            .map_err(|e| e.to_string())
+        Ok(Some(read_tile(&path, self.width)?))
     }
 }
 
 /// Nested indices of the tiles with extension `ext` at `order` in the HiPS directory `root`,
 /// ascending (also for a HiPS still being written, before it has properties).
-pub fn tiles_in(root: &Path, order: u8, ext: &str) -> Result<Vec<u64>, String> {
+pub fn tiles_in(root: &Path, order: u8, ext: &str) -> Result<Vec<u64>, ReadError> {
     let dir = root.join(format!("Norder{order}"));
-    let read = |d: &Path| std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()));
+    let read = |d: &Path| std::fs::read_dir(d).map_err(io_error(d));
     let suffix = format!(".{ext}");
     let mut tiles = Vec::new();
     for sub in read(&dir)? {
-        let sub = sub.map_err(|e| e.to_string())?.path();
+        let sub = sub.map_err(io_error(&dir))?.path();
         if !sub.is_dir() {
             continue;
         }
         for f in read(&sub)? {
-            let name = f.map_err(|e| e.to_string())?.file_name();
+            let name = f.map_err(io_error(&sub))?.file_name();
             let n = name.to_str().and_then(|n| {
                 n.strip_prefix("Npix")?
                     .strip_suffix(suffix.as_str())?
@@ -149,7 +200,7 @@ impl<'a> PixelReader<'a> {
     }
 
     /// Value of pixel `hash` (nested, at [`Self::depth`]); NaN where there is no data.
-    pub fn pixel(&mut self, hash: u64) -> Result<f32, String> {
+    pub fn pixel(&mut self, hash: u64) -> Result<f32, ReadError> {
         let tile = hash >> (2 * self.bits);
         if !self.tiles.contains_key(&tile) {
             let data = self.hips.read_tile(self.order, tile)?;
@@ -163,7 +214,7 @@ impl<'a> PixelReader<'a> {
 
     /// Bilinear interpolation between HiPS pixel centres at (lon, lat) radians, blanks
     /// left out with the weights renormalised; NaN where all four are blank.
-    pub fn bilinear(&mut self, lon: f64, lat: f64) -> Result<f32, String> {
+    pub fn bilinear(&mut self, lon: f64, lat: f64) -> Result<f32, ReadError> {
         let mut neighbours = [(f32::NAN, 0.0); 4];
         for (slot, (hash, w)) in
             neighbours
