@@ -31,21 +31,22 @@ impl Look {
     /// The given values, else the suggestion of a preset or properties file
     /// (`hips_pixel_cut`, `hips_pixel_func`), else the defaults.
     pub fn resolve(&self, suggested: &Properties) -> Result<(CutSpec, Stretch), String> {
-        let cut = match (self.cut, suggested.get("hips_pixel_cut")) {
-            (Some(c), _) => c,
-            (None, Some(s)) => s
-                .parse()
-                .map_err(|e| format!("hips_pixel_cut {s:?}: {e}"))?,
-            (None, None) => CutSpec::default(),
-        };
-        let stretch = match (self.stretch, suggested.get("hips_pixel_func")) {
-            (Some(s), _) => s,
-            (None, Some(s)) => s
-                .parse()
-                .map_err(|e| format!("hips_pixel_func {s:?}: {e}"))?,
-            (None, None) => Stretch::default(),
-        };
-        Ok((cut, stretch))
+        Ok((
+            given_or_suggested(self.cut, suggested, "hips_pixel_cut")?,
+            given_or_suggested(self.stretch, suggested, "hips_pixel_func")?,
+        ))
+    }
+}
+
+/// `given`, else the value of `key` in `suggested`, else the default.
+fn given_or_suggested<T>(given: Option<T>, suggested: &Properties, key: &str) -> Result<T, String>
+where
+    T: std::str::FromStr<Err = String> + Default,
+{
+    match (given, suggested.get(key)) {
+        (Some(v), _) => Ok(v),
+        (None, Some(s)) => s.parse().map_err(|e| format!("{key} {s:?}: {e}")),
+        (None, None) => Ok(T::default()),
     }
 }
 
