@@ -45,10 +45,24 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), FinishError> {
     })
 }
 
+/// The time of this build as `YYYY-MM-DDTHH:MMZ`: now, or `SOURCE_DATE_EPOCH` (seconds since
+/// 1970, the reproducible-builds convention) when set, so that two builds of the same inputs
+/// can be byte-identical.
+pub fn timestamp() -> String {
+    let fixed = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0));
+    fixed
+        .unwrap_or_else(chrono::Utc::now)
+        .format("%Y-%m-%dT%H:%MZ")
+        .to_string()
+}
+
 /// The keywords every HiPS starts with: identity, title, type, version, dates, status and
 /// the producer. `created` is the creation date to keep (an earlier build's), else now.
 pub fn base_properties(creator_did: &str, title: &str, created: Option<&str>) -> Properties {
-    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%MZ").to_string();
+    let now = timestamp();
     let mut p = Properties::default();
     p.set("creator_did", creator_did);
     p.set("obs_title", title);

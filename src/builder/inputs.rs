@@ -62,6 +62,23 @@ pub struct Inputs {
     pub skipped: Vec<String>,
 }
 
+/// Pixel scales (degrees) a sky image can have: finer than any survey (36 µas) or coarser
+/// than a few pixels across the sky (30°) is a broken header, not an image to place.
+const PIXEL_SCALE_RANGE: std::ops::RangeInclusive<f64> = 1e-8..=30.0;
+
+fn usable_scale(wcs: Wcs) -> Result<Wcs, String> {
+    let scale = wcs.pixel_scale_deg();
+    if PIXEL_SCALE_RANGE.contains(&scale) {
+        Ok(wcs)
+    } else {
+        Err(format!(
+            "pixel scale {scale:e}°/px is outside {:e}..{}°/px (CD/CDELT wrong?)",
+            PIXEL_SCALE_RANGE.start(),
+            PIXEL_SCALE_RANGE.end()
+        ))
+    }
+}
+
 /// Header keywords used after discovery (data_pixel_bitpix, t_min/t_max).
 const KEPT_KEYWORDS: [&str; 4] = ["BITPIX", "MJD-OBS", "DATE-OBS", "EXPTIME"];
 
@@ -156,7 +173,10 @@ fn discover_file(file: &Path, selection: &HduSelection, hips_frame: Frame) -> In
             .push(format!("{}: no image HDU", file.display()));
     }
     for mut hdu in hdus {
-        match Wcs::from_header(&hdu.header) {
+        match Wcs::from_header(&hdu.header)
+            .map_err(|e| e.to_string())
+            .and_then(usable_scale)
+        {
             Ok(wcs) => {
                 // The WCS is parsed: keep only what properties need, not every card of every
                 // input (a survey of 10^5 frames would otherwise hold gigabytes of headers).

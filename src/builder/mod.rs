@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod index;
 pub mod inputs;
+pub mod journal;
 pub mod pyramid;
 pub mod resample;
 
@@ -29,6 +30,7 @@ use crate::wcs::Frame;
 use cache::ImageCache;
 use index::build_index;
 use inputs::{collect_files, discover, Inputs, SourceImage};
+use journal::Journal;
 use pyramid::Pyramid;
 use resample::{Coadd, Interpolation, Sampling};
 
@@ -139,6 +141,20 @@ pub enum BuildError {
     /// Nothing usable among the inputs; what was passed over, one line each.
     #[error("no usable input image; passed over:\n  {}", .0.join("\n  "))]
     NoInput(Vec<String>),
+    /// `--resume` of a build that is not the one in the output directory.
+    #[error("{out}: --resume refused: the HiPS there was built differently ({}); rebuild with --force", .differences.join("; "))]
+    NotTheSameBuild {
+        /// The output directory.
+        out: PathBuf,
+        /// What differs, one phrase each.
+        differences: Vec<String>,
+    },
+    /// `--resume` where tiles exist but no journal says what built them.
+    #[error("{0}: --resume refused: no build journal says what made the tiles there; rebuild with --force")]
+    NoJournal(PathBuf),
+    /// No tile could be made because the pixels of the images could not be read.
+    #[error("no tile made: the pixels of these input images could not be read:\n  {}", .0.join("\n  "))]
+    Unreadable(Vec<String>),
     /// The output directory holds a HiPS that this build was not told to continue or replace.
     #[error("{0}: already holds a HiPS; pass --resume to continue an interrupted build or --force to replace it")]
     OutputInUse(PathBuf),
@@ -241,6 +257,9 @@ fn prepare_output(o: &BuildOptions) -> Result<(), BuildError> {
             name.starts_with("Norder") || name == "properties" || name == "Moc.fits"
         })
         .collect();
+    if o.resume {
+        remove_partial_files(out)?;
+    }
     if !existing.is_empty() && !o.resume {
         if !o.force {
             return Err(BuildError::OutputInUse(out.clone()));
@@ -307,9 +326,10 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     prepare_output(o)?;
 
     // INDEX
-    let found = discover_inputs(o)?;
+    let (files, found) = discover_inputs(o)?;
     let images = &found.images;
     let order = choose_order(o, images, width_bits);
+    let journal = settle_journal(o, &files, images, order)?;
     let index = build_index(images, order);
     log(
         o,
@@ -338,6 +358,10 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     let produced = pyramid.run(o.min_order)?;
     pyramid.progress.finish_and_clear();
     let seconds_tiles = tiles_started.elapsed().as_secs_f64();
+    let read_errors = pyramid.read_errors.into_inner().expect("lock");
+    if produced.tiles.is_empty() && !read_errors.is_empty() {
+        return Err(BuildError::Unreadable(read_errors));
+    }
     if produced.tiles.is_empty() {
         return Err(BuildError::NoInput(vec![
             "the inputs produced no tile with data (all blank?)".into(),
@@ -364,14 +388,23 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         input_pixels: images.iter().map(|im| im.pixel_count() as u64).sum(),
         tiles_per_order: tiles_per_order(&produced.tiles, o.min_order..=order),
         skipped: found.skipped.clone(),
-        read_errors: pyramid.read_errors.into_inner().expect("lock"),
+        read_errors,
         data_range: produced.range,
         seconds_tiles,
         seconds_total: 0.0,
         previews: None,
     };
     let bytes = pyramid.bytes_written.load(Ordering::Relaxed);
-    finish_build(o, &report, images, &coverage, encoding, bytes)?;
+    let props = properties(
+        o,
+        &report,
+        images,
+        &coverage,
+        encoding,
+        bytes,
+        journal.created(),
+    );
+    finish_build(o, &props, &coverage, encoding)?;
     let previews = if o.previews.is_empty() {
         None
     } else {
@@ -392,7 +425,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
 }
 
 /// The input images with a usable WCS (what was passed over is logged), or why there is none.
-fn discover_inputs(o: &BuildOptions) -> Result<Inputs, BuildError> {
+fn discover_inputs(o: &BuildOptions) -> Result<(Vec<PathBuf>, Inputs), BuildError> {
     let files = collect_files(&o.inputs).map_err(BuildError::Input)?;
     let found = discover(&files, &o.hdus, o.frame);
     for s in &found.skipped {
@@ -405,7 +438,64 @@ fn discover_inputs(o: &BuildOptions) -> Result<Inputs, BuildError> {
             found.skipped
         }));
     }
-    Ok(found)
+    Ok((files, found))
+}
+
+/// Writes the journal of a new build, or checks that a resumed build is the one the
+/// journal describes (keeping its creation date). Returns the journal in force.
+fn settle_journal(
+    o: &BuildOptions,
+    files: &[PathBuf],
+    images: &[SourceImage],
+    order: u8,
+) -> Result<Journal, BuildError> {
+    let now = finish::timestamp();
+    let journal = Journal::describe(o, files, images, order, &now)?;
+    let previous = if o.resume {
+        Journal::read(&o.out)?
+    } else {
+        None
+    };
+    match previous {
+        Some(before) => {
+            let differences = before.differences(&journal);
+            if !differences.is_empty() {
+                return Err(BuildError::NotTheSameBuild {
+                    out: o.out.clone(),
+                    differences,
+                });
+            }
+            Ok(before)
+        }
+        None if o.resume && has_tiles(&o.out) => Err(BuildError::NoJournal(o.out.clone())),
+        None => {
+            journal.write(&o.out)?;
+            Ok(journal)
+        }
+    }
+}
+
+fn has_tiles(out: &Path) -> bool {
+    std::fs::read_dir(out).is_ok_and(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("Norder"))
+    })
+}
+
+/// Removes the temporary files an interrupted build left (a tile being written when it
+/// stopped), so that the resumed output holds only complete files.
+fn remove_partial_files(dir: &Path) -> Result<(), BuildError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| write_err(dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| write_err(dir, e))?.path();
+        if path.is_dir() {
+            remove_partial_files(&path)?;
+        } else if path.extension().is_some_and(|e| e == "tmp") {
+            std::fs::remove_file(&path).map_err(|e| write_err(&path, e))?;
+        }
+    }
+    Ok(())
 }
 
 /// `--order`, else the shallowest order whose HiPS pixel is not coarser than the finest input
@@ -483,19 +573,16 @@ fn choose_encoding(o: &BuildOptions, images: &[SourceImage]) -> Result<Encoding,
 /// FINISH: Allsky.fits (when order 3 was written), Moc.fits, properties and index.html.
 fn finish_build(
     o: &BuildOptions,
-    report: &BuildReport,
-    images: &[SourceImage],
+    props: &Properties,
     coverage: &Coverage,
     encoding: Encoding,
-    tile_bytes: u64,
 ) -> Result<(), BuildError> {
     if let Some((w, h, data)) = finish::packed_allsky(&o.out, o.tile_width)? {
         let bytes = encode_image(w, h, &data, encoding, &[Card::origin()]);
         finish::write_file(&finish::allsky_path(&o.out, "fits"), &bytes)?;
     }
     finish::write_moc(&o.out, coverage)?;
-    let props = properties(o, report, images, coverage, encoding, tile_bytes);
-    finish::write_properties(&o.out, &props)?;
+    finish::write_properties(&o.out, props)?;
     Ok(())
 }
 
@@ -588,10 +675,11 @@ fn properties(
     coverage: &Coverage,
     encoding: Encoding,
     bytes: u64,
+    created: &str,
 ) -> Properties {
     let width_bits = o.tile_width.trailing_zeros() as u8;
     let title = o.creator_did.rsplit('/').next().unwrap_or("HiPS");
-    let mut p = finish::base_properties(&o.creator_did, title, None);
+    let mut p = finish::base_properties(&o.creator_did, title, Some(created));
     p.set("hips_tile_format", "fits");
     p.set("hips_tile_width", o.tile_width);
     p.set("hips_order", r.order);

@@ -64,7 +64,10 @@ impl Produced {
 }
 
 impl Pyramid<'_> {
-    fn write(&self, order: u8, npix: u64, data: &[f32]) -> Result<(), BuildError> {
+    /// Writes a tile, leaving in `data` the values a reader gets back (integer BITPIX
+    /// quantises), so that parents are the same whether children were computed or resumed.
+    fn write(&self, order: u8, npix: u64, data: &mut [f32]) -> Result<(), BuildError> {
+        self.encoding.round_trip(data);
         let width = self.options.tile_width;
         let bytes = encode_image(
             width,
@@ -88,6 +91,9 @@ impl Pyramid<'_> {
         let o = self.options;
         let path = tile_path(&o.out, self.order, npix, "fits");
         let data = if o.resume && path.exists() {
+            // A tile kept from the interrupted run counts in hips_estsize like a new one.
+            let kept = std::fs::metadata(&path).map_or(0, |m| m.len());
+            self.bytes_written.fetch_add(kept, Ordering::Relaxed);
             Some(read_tile(&path, o.tile_width)?)
         } else {
             let pixels: Vec<(u32, Arc<Vec<f32>>)> = sources
@@ -110,8 +116,8 @@ impl Pyramid<'_> {
                     data: p,
                 })
                 .collect();
-            let data = resample_tile(self.order, npix, o.tile_width, &sources, &o.sampling);
-            if let Some(d) = &data {
+            let mut data = resample_tile(self.order, npix, o.tile_width, &sources, &o.sampling);
+            if let Some(d) = &mut data {
                 self.write(self.order, npix, d)?;
             }
             data
@@ -178,8 +184,8 @@ impl Pyramid<'_> {
         if children.iter().all(Option::is_none) {
             return Ok(None);
         }
-        let data = self.combine(children);
-        self.write(order, npix, &data)?;
+        let mut data = self.combine(children);
+        self.write(order, npix, &mut data)?;
         out.tiles.push((order, npix));
         Ok(Some(data))
     }
@@ -223,7 +229,7 @@ impl Pyramid<'_> {
                         )?);
                     }
                 }
-                self.write(order, p, &self.combine(kids))
+                self.write(order, p, &mut self.combine(kids))
             })?;
             produced
                 .tiles
