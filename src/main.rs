@@ -473,6 +473,9 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     if let Some(p) = &r.previews {
         print_previews(p, &o.previews);
     }
+    for b in &r.blank_images {
+        eprintln!("warning: {b}; it adds nothing");
+    }
     if !r.read_errors.is_empty() {
         eprintln!(
             "error: {} input image(s) could not be read; their tiles lack them:",

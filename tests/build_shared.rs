@@ -27,7 +27,7 @@ fn build_set(
 /// On a 12×12 grid of input pixels (3 px from the edges): the HiPS value there is finite and
 /// within the range of the input's 3×3 neighbourhood (plus 0.1 % of the image's spread).
 fn assert_hips_follows_input(hips: &HipsDir, inputs: &[PathBuf], hdus: HduSelection) {
-    let files = collect_files(inputs).unwrap();
+    let files = collect_files(inputs).files;
     let found = discover(&files, &hdus, hips.frame);
     assert!(!found.images.is_empty());
     let mut reader = PixelReader::new(hips, hips.order);

@@ -26,7 +26,7 @@ fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
     .iter()
     .map(|f| data.join(f))
     .collect();
-    let files = collect_files(&files).unwrap();
+    let files = collect_files(&files).files;
     let found = discover(&files, &HduSelection::FirstImage, Frame::Equatorial);
     assert_eq!(found.images.len(), 7, "{:?}", found.skipped);
     let width = 128;

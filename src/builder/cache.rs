@@ -1,7 +1,8 @@
 //! Decoded input images for the worker threads, in a [`BoundedCache`] so that memory does not
 //! grow with the number of inputs.
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
 
 use super::inputs::SourceImage;
 use crate::cache::BoundedCache;
@@ -13,6 +14,8 @@ pub struct ImageCache<'a> {
     /// Source values to treat as blank, besides NaN and BLANK.
     blank: Option<f32>,
     cache: BoundedCache<u32, Vec<f32>>,
+    /// Images found to hold no valid pixel when read (reported: they add nothing).
+    all_blank: Mutex<BTreeSet<u32>>,
 }
 
 impl<'a> ImageCache<'a> {
@@ -22,7 +25,17 @@ impl<'a> ImageCache<'a> {
             images,
             blank,
             cache: BoundedCache::new(budget_bytes),
+            all_blank: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// `image: every pixel is blank` for each image read so far that holds no valid pixel.
+    pub fn blank_images(&self) -> Vec<String> {
+        let blank = self.all_blank.lock().expect("lock");
+        blank
+            .iter()
+            .map(|&i| format!("{}: every pixel is blank", self.images[i as usize].label()))
+            .collect()
     }
 
     /// The pixels of image `i`, reading it if needed. `Err` carries the read error (with file).
@@ -34,6 +47,9 @@ impl<'a> ImageCache<'a> {
                 data.iter_mut()
                     .filter(|v| **v == b)
                     .for_each(|v| *v = f32::NAN);
+            }
+            if data.iter().all(|v| v.is_nan()) {
+                self.all_blank.lock().expect("lock").insert(i);
             }
             Ok(data)
         })

@@ -1,6 +1,7 @@
 //! Input discovery: files and directories (recursed) → image HDUs with a usable celestial WCS.
 //! Everything passed over is reported with its reason, one line each.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::fits::{list_image_hdus, HduSelection, ImageHdu};
@@ -103,30 +104,63 @@ fn looks_like_fits(path: &Path) -> bool {
     FITS_SUFFIXES.iter().any(|s| name.ends_with(s))
 }
 
-/// Files named on the command line are taken as they are; directories are walked for FITS
-/// names, in sorted order so that builds are reproducible (and `--coadd first` is stable).
-pub fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            walk(input, &mut files).map_err(|e| format!("{}: {e}", input.display()))?;
-        } else if input.is_file() {
-            files.push(input.clone());
-        } else {
-            return Err(format!("{}: no such file or directory", input.display()));
-        }
-    }
-    Ok(files)
+/// The candidate input files, and the named inputs that gave none (with the reason).
+#[derive(Debug, Default)]
+pub struct Candidates {
+    /// FITS files to open, in input order (directories walked in sorted order).
+    pub files: Vec<PathBuf>,
+    /// `path: reason` for a named input that is missing, unlistable or holds no FITS file.
+    pub skipped: Vec<String>,
 }
 
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Files named on the command line are taken as they are; directories are walked for FITS
+/// names, in sorted order so that builds are reproducible (and `--coadd first` is stable).
+/// A missing or unreadable input is passed over with its reason, never stopping the others.
+pub fn collect_files(inputs: &[PathBuf]) -> Candidates {
+    let mut found = Candidates::default();
+    for input in inputs {
+        if input.is_dir() {
+            let before = found.files.len();
+            let mut visited = HashSet::new();
+            if let Err(e) = walk(input, &mut found.files, &mut visited) {
+                found.skipped.push(format!("{}: {e}", input.display()));
+            } else if found.files.len() == before {
+                found.skipped.push(format!(
+                    "{}: no FITS file in this directory",
+                    input.display()
+                ));
+            }
+        } else if input.is_file() {
+            found.files.push(input.clone());
+        } else {
+            let why = match std::fs::metadata(input) {
+                Err(e) if input.is_symlink() => format!("broken symbolic link ({e})"),
+                Err(_) => "no such file or directory".to_string(),
+                Ok(_) => "not a regular file".to_string(),
+            };
+            found.skipped.push(format!("{}: {why}", input.display()));
+        }
+    }
+    found
+}
+
+/// Appends the FITS files under `dir`; each directory is entered once (symbolic links that
+/// loop back are not followed again).
+fn walk(
+    dir: &Path,
+    files: &mut Vec<PathBuf>,
+    visited: &mut HashSet<PathBuf>,
+) -> std::io::Result<()> {
+    if !visited.insert(dir.canonicalize()?) {
+        return Ok(());
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            walk(&path, files)?;
+            walk(&path, files, visited)?;
         } else if looks_like_fits(&path) {
             files.push(path);
         }
@@ -173,6 +207,13 @@ fn discover_file(file: &Path, selection: &HduSelection, hips_frame: Frame) -> In
             .push(format!("{}: no image HDU", file.display()));
     }
     for mut hdu in hdus {
+        if hdu.header.get_f64("BSCALE") == Some(0.0) {
+            found.skipped.push(format!(
+                "{}: BSCALE = 0 makes every pixel the same value",
+                hdu.label()
+            ));
+            continue;
+        }
         match Wcs::from_header(&hdu.header)
             .map_err(|e| e.to_string())
             .and_then(usable_scale)

@@ -119,6 +119,8 @@ pub struct BuildReport {
     pub skipped: Vec<String>,
     /// Images that failed to read during TILES (their tiles lack them).
     pub read_errors: Vec<String>,
+    /// Images whose pixels are all blank (they add nothing).
+    pub blank_images: Vec<String>,
     /// Finite (min, max) over the max-order tiles.
     pub data_range: Option<(f32, f32)>,
     /// Wall-clock seconds of TILES and TREE.
@@ -224,6 +226,12 @@ fn check_options(o: &BuildOptions) -> Result<u8, BuildError> {
         ));
     }
     let width_bits = o.tile_width.trailing_zeros() as u8;
+    if o.min_order + width_bits > MAX_DEPTH {
+        return bad(format!(
+            "--min-order {} with {}-pixel tiles exceeds HEALPix depth {MAX_DEPTH}",
+            o.min_order, o.tile_width
+        ));
+    }
     if let Some(order) = o.order {
         if order + width_bits > 29 {
             return bad(format!(
@@ -362,10 +370,14 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
     if produced.tiles.is_empty() && !read_errors.is_empty() {
         return Err(BuildError::Unreadable(read_errors));
     }
+    let blank_images = pyramid.cache.blank_images();
     if produced.tiles.is_empty() {
-        return Err(BuildError::NoInput(vec![
-            "the inputs produced no tile with data (all blank?)".into(),
-        ]));
+        let mut reasons = found.skipped.clone();
+        reasons.extend(blank_images);
+        if reasons.is_empty() {
+            reasons.push("the inputs produced no tile with data".into());
+        }
+        return Err(BuildError::NoInput(reasons));
     }
     log(
         o,
@@ -389,6 +401,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         tiles_per_order: tiles_per_order(&produced.tiles, o.min_order..=order),
         skipped: found.skipped.clone(),
         read_errors,
+        blank_images,
         data_range: produced.range,
         seconds_tiles,
         seconds_total: 0.0,
@@ -426,8 +439,10 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
 
 /// The input images with a usable WCS (what was passed over is logged), or why there is none.
 fn discover_inputs(o: &BuildOptions) -> Result<(Vec<PathBuf>, Inputs), BuildError> {
-    let files = collect_files(&o.inputs).map_err(BuildError::Input)?;
-    let found = discover(&files, &o.hdus, o.frame);
+    let candidates = collect_files(&o.inputs);
+    let files = candidates.files;
+    let mut found = discover(&files, &o.hdus, o.frame);
+    found.skipped.splice(0..0, candidates.skipped);
     for s in &found.skipped {
         log(o, &format!("skipped {s}"));
     }

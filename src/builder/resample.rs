@@ -60,10 +60,11 @@ impl SourcePixels<'_> {
     fn sample(&self, px: f64, py: f64, s: &Sampling) -> Option<(f32, f32)> {
         let (w, h) = (self.image.hdu.width, self.image.hdu.height);
         let (fx, fy) = (px - 1.0, py - 1.0);
+        // An image narrower than twice the border has no valid pixel (the range is empty).
         let (lo, hi_x, hi_y) = (
             s.border as f64 - 0.5,
-            (w - s.border) as f64 - 0.5,
-            (h - s.border) as f64 - 0.5,
+            w.saturating_sub(s.border) as f64 - 0.5,
+            h.saturating_sub(s.border) as f64 - 0.5,
         );
         if !(fx >= lo && fx < hi_x && fy >= lo && fy < hi_y) {
             return None;

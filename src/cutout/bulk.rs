@@ -218,6 +218,12 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
         &extra,
         !progress.resuming,
     )?;
+    if let Some(k) = o.order.filter(|&k| k > surveys[0].hips.order) {
+        return Err(CutoutError::Options(format!(
+            "--order {k} is deeper than the first HiPS (order {})",
+            surveys[0].hips.order
+        )));
+    }
     // The tile order the first band will read: objects in HEALPix order at it share tiles.
     let order = o.order.unwrap_or_else(|| surveys[0].order_for(scale));
     let sorted = healpix_order(&positions, o.frame, surveys[0].hips.frame, order);
