@@ -321,6 +321,8 @@ fn hostile_inputs(dir: &Path) -> Vec<(String, Alone)> {
             ),
             Builds,
         ),
+        // cfitsio's extended file-name syntax in a real file name: opened as the file it is.
+        ("named[1]+2(x).fits".into(), image.clone(), Builds),
         (
             "one_by_n.fits".into(),
             fits(

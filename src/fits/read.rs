@@ -149,9 +149,12 @@ impl RawFits {
                 _memory: Some(memory),
             })
         } else {
-            let name = CString::new(path.to_string_lossy().as_bytes())
+            // The path's own bytes (not a lossy UTF-8 copy), opened as a plain disk file: with
+            // ffopen, names holding cfitsio's extended syntax ("[1]", "+2", "(...)") would be
+            // parsed as HDU or filter selections.
+            let name = CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
                 .map_err(|_| FitsError::BadPath(path.to_path_buf()))?;
-            unsafe { sys::ffopen(&mut ptr, name.as_ptr(), 0, &mut status) };
+            unsafe { sys::ffdkopn(&mut ptr, name.as_ptr(), 0, &mut status) };
             check(status, path, "open")?;
             Ok(RawFits { ptr, _memory: None })
         }
