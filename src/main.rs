@@ -69,7 +69,8 @@ impl PreviewLook {
 
 #[derive(clap::Args)]
 struct CutoutArgs {
-    /// A band: NAME=DIR (repeat in output band order) or a bare DIR for a single band.
+    /// A band: NAME=DIR or NAME=URL (repeat in output band order), or a bare DIR or URL for a
+    /// single band. A URL (http:// or https://) is read from the server, tiles cached on disk.
     #[arg(long = "hips", required = true)]
     hips: Vec<String>,
     /// Delimited text with a header line: ra, dec (degrees) and optionally id columns.
@@ -112,6 +113,13 @@ struct CutoutArgs {
     /// Memory for decoded tiles, in MB.
     #[arg(long, default_value_t = 1024)]
     cache_mb: usize,
+    /// Disk cache of tiles of HiPS given by URL (default: $HIPSFORGE_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/hipsforge, else ~/.cache/hipsforge); safe to share between runs.
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Requests in flight at once to a HiPS server.
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -124,6 +132,14 @@ struct CutoutArgs {
 fn named_dir(spec: &str) -> (String, PathBuf) {
     match spec.split_once('=') {
         Some((name, dir)) => (name.to_string(), PathBuf::from(dir)),
+        None if hipsforge::reader::is_url(spec) => (
+            spec.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap_or("hips")
+                .to_string(),
+            PathBuf::from(spec),
+        ),
         None => (
             hipsforge::serve::default_name(std::path::Path::new(spec)),
             PathBuf::from(spec),
@@ -168,6 +184,14 @@ fn run_cutout(a: CutoutArgs) -> anyhow::Result<ExitCode> {
         out: a.out,
         restart: a.restart,
         cache_bytes: a.cache_mb << 20,
+        remote: {
+            let mut r = hipsforge::reader::RemoteOptions::default();
+            if let Some(dir) = a.cache_dir {
+                r.cache_dir = dir;
+            }
+            r.max_connections = a.connections;
+            r
+        },
         verbose: !a.quiet,
     };
     let r = run_bulk(&o)?;
@@ -185,6 +209,13 @@ fn run_cutout(a: CutoutArgs) -> anyhow::Result<ExitCode> {
         r.outside,
         r.manifest.display()
     );
+    if r.fetched.0 > 0 {
+        eprintln!(
+            "fetched {} files ({:.1} MB) from HiPS servers",
+            r.fetched.0,
+            r.fetched.1 as f64 / 1e6
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -44,6 +44,7 @@ fn positions(dir: &Path, n: usize) -> PathBuf {
 
 fn options(hips: &Path, positions: &Path, out: &Path, size: usize) -> BulkOptions {
     BulkOptions {
+        remote: Default::default(),
         bands: vec![
             ("a".into(), hips.to_path_buf()),
             ("b".into(), hips.to_path_buf()),

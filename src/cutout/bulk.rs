@@ -14,6 +14,7 @@ use super::positions::{read_positions, Columns, Position};
 use super::stack::{StackFile, StackFormat};
 use super::{CutoutError, Grid, GridSpec, Kernel, Survey, TileStore};
 use crate::fits::write::{Card, CardValue};
+use crate::reader::RemoteOptions;
 use crate::wcs::frame::Rotation;
 use crate::wcs::Frame;
 
@@ -47,6 +48,8 @@ pub struct BulkOptions {
     pub restart: bool,
     /// Budget for decoded tiles, in bytes.
     pub cache_bytes: usize,
+    /// Where HiPS given by URL are cached and how politely they are fetched.
+    pub remote: RemoteOptions,
     /// Progress bar on stderr.
     pub verbose: bool,
 }
@@ -64,6 +67,8 @@ pub struct BulkReport {
     pub seconds: f64,
     /// The manifest written (`row,id,ra,dec,outside,blank_BAND...`).
     pub manifest: PathBuf,
+    /// (files, bytes) fetched over the network for HiPS given by URL.
+    pub fetched: (u64, u64),
 }
 
 /// The stamps of one object, band after band.
@@ -184,7 +189,7 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
             o.size
         )));
     }
-    let surveys = open_bands(&o.bands)?;
+    let surveys = open_bands(&o.bands, &o.remote)?;
     let positions = read_positions(&o.positions, &o.columns)?;
     if positions.is_empty() {
         return Err(CutoutError::Positions(format!(
@@ -261,22 +266,31 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
         resumed,
         seconds: started.elapsed().as_secs_f64(),
         manifest: manifest_file,
+        fetched: surveys.iter().fold((0, 0), |(f, b), s| {
+            let (sf, sb) = s.hips.fetched();
+            (f + sf, b + sb)
+        }),
     })
 }
 
 /// The HiPS of each band, in band order (each is the cache key of its tiles).
-fn open_bands(bands: &[(String, PathBuf)]) -> Result<Vec<Survey>, CutoutError> {
+fn open_bands(
+    bands: &[(String, PathBuf)],
+    remote: &RemoteOptions,
+) -> Result<Vec<Survey>, CutoutError> {
     bands
         .iter()
         .enumerate()
-        .map(|(i, (name, dir))| {
-            Survey::open(dir, i as u32).map_err(|e| match e {
-                CutoutError::Survey(source) => CutoutError::Band {
-                    band: name.clone(),
-                    source,
+        .map(|(i, (name, location))| {
+            Survey::open_location(&location.to_string_lossy(), i as u32, remote).map_err(
+                |e| match e {
+                    CutoutError::Survey(source) => CutoutError::Band {
+                        band: name.clone(),
+                        source,
+                    },
+                    other => other,
                 },
-                other => other,
-            })
+            )
         })
         .collect()
 }

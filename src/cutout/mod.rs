@@ -90,7 +90,20 @@ pub struct Survey {
 impl Survey {
     /// Opens the HiPS at `root`; `key` must differ from the other surveys sharing a [`TileStore`].
     pub fn open(root: &std::path::Path, key: u32) -> Result<Survey, CutoutError> {
-        let hips = HipsDir::open(root)?;
+        Survey::from_hips(HipsDir::open(root)?, key)
+    }
+
+    /// Opens a HiPS directory or, for an `http(s)://` base URL, a HiPS on a server (tiles
+    /// fetched on demand into the cache of `remote`).
+    pub fn open_location(
+        location: &str,
+        key: u32,
+        remote: &crate::reader::RemoteOptions,
+    ) -> Result<Survey, CutoutError> {
+        Survey::from_hips(HipsDir::open_location(location, remote)?, key)
+    }
+
+    fn from_hips(hips: HipsDir, key: u32) -> Result<Survey, CutoutError> {
         let min_order = hips
             .properties
             .get("hips_order_min")

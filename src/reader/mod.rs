@@ -1,14 +1,19 @@
 //! Reading a FITS-tile HiPS back: its properties, its tiles, and values at sky positions.
 //! Used by cutouts (and so the server's cutout endpoints), previews, rgb, finish and lint.
 
+pub mod remote;
+
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::fits::read_tile;
 use crate::hips::geometry::MAX_DEPTH;
 use crate::hips::layout::{fits_index, split_subindex, tile_path};
+use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
 use crate::hips::FormatError;
 use crate::wcs::Frame;
+pub use remote::{is_url, Remote, RemoteOptions};
 
 /// An on-disk HiPS with FITS tiles.
 #[derive(Debug, Clone)]
@@ -23,6 +28,9 @@ pub struct HipsDir {
     pub width: usize,
     /// Celestial frame (`hips_frame`, default equatorial).
     pub frame: Frame,
+    /// For a HiPS on a server: the client that fills the mirror `root` on demand, and the
+    /// server's MOC (tiles it excludes are not asked for).
+    remote: Option<Arc<(Remote, Option<Coverage>)>>,
 }
 
 /// Why a HiPS could not be read back.
@@ -55,6 +63,14 @@ pub enum ReadError {
     /// A tile could not be read.
     #[error(transparent)]
     Tile(#[from] crate::fits::FitsError),
+    /// A file of a remote HiPS could not be fetched.
+    #[error("{url}: {problem}")]
+    Remote {
+        /// What was asked for.
+        url: String,
+        /// What went wrong (the last attempt's error).
+        problem: String,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
@@ -65,7 +81,43 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ReadError + '_ {
 }
 
 impl HipsDir {
-    /// Opens `root`; `Err` says which file or properties keyword is missing or wrong.
+    /// Opens a HiPS directory, or (an `http://` or `https://` base URL) a HiPS on a server,
+    /// mirrored on demand under `remote.cache_dir`.
+    pub fn open_location(location: &str, remote: &RemoteOptions) -> Result<HipsDir, ReadError> {
+        if !is_url(location) {
+            return HipsDir::open(Path::new(location));
+        }
+        let client = Remote::new(location, remote);
+        let missing = |what: &str| ReadError::Remote {
+            url: format!("{}/{what}", location.trim_end_matches('/')),
+            problem: "not found (404): not a HiPS?".into(),
+        };
+        client
+            .local("properties", true)?
+            .ok_or_else(|| missing("properties"))?;
+        let mut hips = HipsDir::open(client.mirror())?;
+        let coverage = match client.local("Moc.fits", true)? {
+            // The MOC is ICRS: it tells which tiles exist only for an equatorial HiPS.
+            Some(path) if hips.frame == Frame::Equatorial => {
+                let file = std::fs::File::open(&path).map_err(io_error(&path))?;
+                Some(
+                    Coverage::from_fits(std::io::BufReader::new(file))
+                        .map_err(|source| ReadError::Properties { path, source })?,
+                )
+            }
+            _ => None,
+        };
+        hips.remote = Some(Arc::new((client, coverage)));
+        Ok(hips)
+    }
+
+    /// (files, bytes) fetched over the network for this HiPS (0 for a directory).
+    pub fn fetched(&self) -> (u64, u64) {
+        self.remote.as_ref().map_or((0, 0), |r| r.0.fetched())
+    }
+
+    /// Opens the HiPS directory `root`; `Err` says which file or properties keyword is missing
+    /// or wrong.
     pub fn open(root: &Path) -> Result<HipsDir, ReadError> {
         let path = root.join("properties");
         let text = std::fs::read_to_string(&path).map_err(io_error(&path))?;
@@ -112,6 +164,7 @@ impl HipsDir {
             order: order as u8,
             width: width as usize,
             frame,
+            remote: None,
         })
     }
 
@@ -140,6 +193,20 @@ impl HipsDir {
     /// The tile in FITS storage layout, or `None` where the HiPS has no tile.
     pub fn read_tile(&self, order: u8, npix: u64) -> Result<Option<Vec<f32>>, ReadError> {
         let path = tile_path(&self.root, order, npix, "fits");
+        if let Some(remote) = &self.remote {
+            let (client, coverage) = remote.as_ref();
+            if coverage
+                .as_ref()
+                .is_some_and(|c| !c.intersects_cell(order, npix))
+            {
+                return Ok(None);
+            }
+            let rel = path.strip_prefix(&self.root).expect("tile path under root");
+            let Some(local) = client.local(&rel.to_string_lossy(), false)? else {
+                return Ok(None);
+            };
+            return Ok(Some(read_tile(&local, self.width)?));
+        }
         if !path.exists() {
             return Ok(None);
         }
