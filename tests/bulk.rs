@@ -29,28 +29,6 @@ fn scene_hips_mapped(dir: &Path, name: &str, map: impl Fn(f32) -> f32) -> PathBu
     dir.join(name)
 }
 
-fn positions(dir: &Path, n: usize) -> PathBuf {
-    let (ra0, dec0) = common::SCENE_CENTRE;
-    let mut text = String::from("name;RA;DEC;mag\n");
-    for i in 0..n {
-        // A spiral over both images; every 17th object far outside the survey.
-        let (r, a) = (20.0 + 2.0 * (i % 60) as f64, i as f64 * 0.7);
-        let (ra, dec) = common::offset(ra0, dec0, 90.0 + r * a.cos(), r * a.sin() * 0.6);
-        let (ra, dec) = if i % 17 == 5 {
-            (ra + 10.0, dec)
-        } else {
-            (ra, dec)
-        };
-        text.push_str(&format!(
-            "obj-{i};{ra:.8};{dec:.8};{}\n",
-            18.0 + i as f64 * 0.01
-        ));
-    }
-    let path = dir.join("objects.csv");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 fn options(hips: [&Path; 2], positions: &Path, out: &Path, size: usize) -> BulkOptions {
     BulkOptions {
         bands: vec![
@@ -97,7 +75,7 @@ fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
     let hips = scene_hips(dir.path());
     // Band b is another HiPS: the same sky with values 2v + 50, so a band mix-up shows.
     let hips_b = scene_hips_mapped(dir.path(), "scaled", |v| 2.0 * v + 50.0);
-    let pos = positions(dir.path(), 300);
+    let pos = common::scene_positions(dir.path(), 300);
     let out = dir.path().join("stamps.npy");
     let report = run_bulk(&options([&hips, &hips_b], &pos, &out, 20)).unwrap();
     assert_eq!(report.rows, 300);
@@ -133,7 +111,10 @@ fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
                 .iter()
                 .zip(&single[band])
                 .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
-            assert!(same, "row {row} band {band} differs from its HiPS's single cutout");
+            assert!(
+                same,
+                "row {row} band {band} differs from its HiPS's single cutout"
+            );
         }
         // Band b holds 2a + 50 (linear in the values, so bilinear sampling keeps it).
         let (a, b) = (
@@ -144,7 +125,10 @@ fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
             assert_eq!(va.is_nan(), vb.is_nan(), "row {row}");
             if va.is_finite() {
                 let want = 2.0 * va + 50.0;
-                assert!((vb - want).abs() <= 1e-4 * want.abs(), "row {row}: {va} {vb}");
+                assert!(
+                    (vb - want).abs() <= 1e-4 * want.abs(),
+                    "row {row}: {va} {vb}"
+                );
                 finite += 1;
             }
         }
@@ -202,7 +186,7 @@ fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
 fn an_interrupted_run_continues_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let hips = scene_hips(dir.path());
-    let pos = positions(dir.path(), 150_000);
+    let pos = common::scene_positions(dir.path(), 150_000);
     let out = dir.path().join("big.npy");
     let args = |out: &Path| -> Vec<String> {
         [
@@ -227,30 +211,8 @@ fn an_interrupted_run_continues_where_it_stopped() {
         .args(args(&out))
         .spawn()
         .unwrap();
-    // Kill it as soon as one chunk is recorded as done: the run must really be interrupted.
     let progress = dir.path().join("big.npy.progress");
-    let started = std::time::Instant::now();
-    loop {
-        let done = std::fs::read_to_string(&progress)
-            .map(|t| t.lines().filter(|l| l.starts_with("done ")).count())
-            .unwrap_or(0);
-        if done >= 1 {
-            break;
-        }
-        if let Some(status) = child.try_wait().unwrap() {
-            panic!("the first run ended ({status}) before any chunk was recorded in {progress:?}");
-        }
-        assert!(
-            started.elapsed().as_secs() < 120,
-            "no chunk recorded as done after 120 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    child.kill().unwrap();
-    let status = child.wait().unwrap();
-    assert!(!status.success(), "the first run finished: {status}");
-    let recorded = std::fs::read_to_string(&progress).expect("progress file after the kill");
-    assert!(recorded.lines().any(|l| l.starts_with("done ")), "{recorded}");
+    common::interrupt_after_first_chunk(&mut child, &progress);
     let o = Command::new(common::binary())
         .args(args(&out))
         .output()

@@ -4,105 +4,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Read;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use hipsforge::builder::{build, BuildOptions};
 use hipsforge::serve::{router, ServeOptions};
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends `target` with extra header lines; reads to the end (Connection: close).
-fn request(addr: SocketAddr, method: &str, target: &str, extra: &[&str]) -> Reply {
-    request_with_body(addr, method, target, extra, b"")
-}
-
-fn request_with_body(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    extra: &[&str],
-    body: &[u8],
-) -> Reply {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for h in extra {
-        req.push_str(h);
-        req.push_str("\r\n");
-    }
-    if !body.is_empty() {
-        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    if chunked {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
-                .unwrap();
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-fn get(addr: SocketAddr, target: &str) -> Reply {
-    request(addr, "GET", target, &[])
-}
+use common::{get, request, request_with_body};
 
 /// Builds a small HiPS (FIRST, FITS + PNG) and starts the server on 127.0.0.1:0.
 fn start(dir: &Path, extra_mounts: Vec<(String, PathBuf)>) -> (SocketAddr, PathBuf) {
@@ -296,7 +205,10 @@ fn unknown_paths_empty_tiles_and_traversal_attempts_are_404() {
     std::fs::write(hips.join(".hidden"), "hidden content").unwrap();
     std::fs::write(hips.join("visible.txt"), "visible content").unwrap();
     let r = get(addr, "/first/visible.txt");
-    assert_eq!((r.status, r.body.as_slice()), (200, &b"visible content"[..]));
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, &b"visible content"[..])
+    );
     assert_eq!(get(addr, "/first/alias").status, 200);
     let attempts = [
         "/first/../secret.txt",
@@ -343,7 +255,11 @@ fn unknown_paths_empty_tiles_and_traversal_attempts_are_404() {
         let p = hips.join(&outside);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::copy(hips.join(&real), &p).unwrap();
-        assert_eq!(get(addr, &format!("/first/{outside}")).status, 404, "{outside}");
+        assert_eq!(
+            get(addr, &format!("/first/{outside}")).status,
+            404,
+            "{outside}"
+        );
     }
     assert_eq!(get(addr, &format!("/first/{real}")).status, 200);
 }
@@ -413,7 +329,10 @@ fn cutout_endpoints_answer_arrays_images_and_json_errors() {
             assert!(stamp.iter().all(|v| v.is_nan()), "row {row}");
         }
     }
-    assert!(!same(&values[..256], &values[256..512]), "rows 0 and 1 equal");
+    assert!(
+        !same(&values[..256], &values[256..512]),
+        "rows 0 and 1 equal"
+    );
 
     let h2f = "/hips-image-services/hips2fits?hips=test/P/FIRST&width=50&height=40&fov=0.02&ra=162.52982&dec=30.67692";
     let r = get(addr, h2f);
@@ -429,7 +348,10 @@ fn cutout_endpoints_answer_arrays_images_and_json_errors() {
     assert_eq!((hdus[0].width, hdus[0].height), (50, 40));
     let served = hipsforge::fits::read_pixels(&hdus[0]).unwrap();
     let ours = single(162.52982, 30.67692, 50, 40, 0.02 / 50.0);
-    assert!(same(&served, &ours), "hips2fits data differ from the library cutout");
+    assert!(
+        same(&served, &ours),
+        "hips2fits data differ from the library cutout"
+    );
     assert!(ours.iter().filter(|v| v.is_finite()).count() > 500);
     let r = get(
         addr,
