@@ -20,14 +20,9 @@ fn python() -> Result<PathBuf, String> {
 
 #[test]
 fn astroquery_hips2fits_gets_our_cutouts() {
-    let python = match python() {
-        Ok(python) => python,
-        Err(reason) => {
-            return common::skip_unless_ci(
-                "astroquery",
-                &format!("astroquery could not be installed: {reason}"),
-            )
-        }
+    let deps = python().map_err(|e| format!("astroquery could not be installed: {e}"));
+    let Some(python) = common::ready_or_skip("astroquery", deps) else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let s = common::two_image_scene();

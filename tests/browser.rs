@@ -26,14 +26,10 @@ fn browser_deps() -> Result<PathBuf, String> {
 
 #[test]
 fn aladin_lite_renders_a_served_hips() {
-    let aladin_dir = match browser_deps() {
-        Ok(dir) => dir,
-        Err(reason) => {
-            return common::skip_unless_ci(
-                "browser",
-                &format!("Chromium or Aladin Lite could not be installed: {reason}"),
-            )
-        }
+    let deps =
+        browser_deps().map_err(|e| format!("Chromium or Aladin Lite could not be installed: {e}"));
+    let Some(aladin_dir) = common::ready_or_skip("browser", deps) else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     let hips = dir.path().join("sdss-r");

@@ -188,25 +188,7 @@ fn an_interrupted_run_continues_where_it_stopped() {
     let hips = scene_hips(dir.path());
     let pos = common::scene_positions(dir.path(), 150_000);
     let out = dir.path().join("big.npy");
-    let args = |out: &Path| -> Vec<String> {
-        [
-            "cutout",
-            "--hips",
-            &format!("a={}", hips.display()),
-            "--positions",
-            pos.to_str().unwrap(),
-            "--size",
-            "8",
-            "--scale",
-            "0.9arcsec",
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    let args = |out: &Path| common::cutout_args(&hips, &pos, out, &[]);
     let mut child = Command::new(common::binary())
         .args(args(&out))
         .spawn()

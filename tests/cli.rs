@@ -193,7 +193,11 @@ fn existing_output_is_protected_and_an_interrupted_build_resumes() {
             kept.push((path.clone(), bytes.clone()));
         }
     }
-    assert!(removed > 0 && kept.len() > 5, "{removed} removed, {} kept", kept.len());
+    assert!(
+        removed > 0 && kept.len() > 5,
+        "{removed} removed, {} kept",
+        kept.len()
+    );
     std::fs::remove_file(out.join("properties")).unwrap();
     let leaf = complete
         .iter()

@@ -173,9 +173,8 @@ fn tree_median_and_first_make_parents_from_children() {
     );
     let first = build(&inputs, &dir.path().join("first"), &["--tree", "first"]);
     assert!(check_tree(&first, |v| v[0]) > 10_000);
-    assert!(std::fs::read_to_string(first.root.join("properties"))
-        .unwrap()
-        .contains("treeFirst"));
+    let props = std::fs::read_to_string(first.root.join("properties")).unwrap();
+    assert!(props.contains("treeFirst"), "{props}");
 }
 
 #[test]
@@ -635,28 +634,7 @@ fn cutout_restart_starts_over() {
     let inputs = common::write_scene_inputs(dir.path(), &common::two_image_scene());
     let hips = build(&inputs, &dir.path().join("hips"), &[]);
     let pos = common::scene_positions(dir.path(), 150_000);
-    let hips_arg = format!("a={}", hips.root.display());
-    let args = |out: &Path, extra: &[&'static str]| -> Vec<String> {
-        let mut a: Vec<String> = [
-            "cutout",
-            "--hips",
-            &hips_arg,
-            "--positions",
-            pos.to_str().unwrap(),
-            "--size",
-            "8",
-            "--scale",
-            "0.9arcsec",
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        a.extend(extra.iter().map(|s| s.to_string()));
-        a
-    };
+    let args = |out: &Path, extra: &[&str]| common::cutout_args(&hips.root, &pos, out, extra);
     let out = dir.path().join("big.npy");
     let mut child = Command::new(common::binary())
         .args(args(&out, &[]))

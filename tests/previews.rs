@@ -357,15 +357,38 @@ fn previews_command_remakes_tiles_with_another_cut() {
             }
             assert_eq!(a.0, b.0, "{npix} pixel {k}: WebP vs PNG");
             let t = ((v as f64 - 90.0) / 60.0).clamp(0.0, 1.0);
-            assert_eq!(a.0, [(t.sqrt() * 255.0).round() as u8, 255], "{npix} {k}: {v}");
+            assert_eq!(
+                a.0,
+                [(t.sqrt() * 255.0).round() as u8, 255],
+                "{npix} {k}: {v}"
+            );
             pixels += 1;
             mid += (t > 0.05 && t < 0.95) as usize;
         }
     }
-    assert!(pixels > 20_000 && mid > 10_000, "{pixels} pixels, {mid} mid-range");
+    assert!(
+        pixels > 20_000 && mid > 10_000,
+        "{pixels} pixels, {mid} mid-range"
+    );
     assert!(std::fs::read_to_string(hips.root.join("index.html"))
         .unwrap()
         .contains("imgFormat: 'jpeg'"));
+}
+
+/// (low, high) of each channel from `hips_rgb_red/green/blue` ("NAME [low high ...]").
+fn rgb_cuts(props: &hipsforge::hips::properties::Properties) -> Vec<(f64, f64)> {
+    ["hips_rgb_red", "hips_rgb_green", "hips_rgb_blue"]
+        .iter()
+        .map(|k| {
+            let v = props.get(k).unwrap();
+            let inner: Vec<f64> = v[v.find('[').unwrap() + 1..v.len() - 1]
+                .split(' ')
+                .take(2)
+                .map(|x| x.parse().unwrap())
+                .collect();
+            (inner[0], inner[1])
+        })
+        .collect()
 }
 
 #[test]
@@ -410,20 +433,12 @@ fn colour_hips_from_three_sdss_bands() {
     let props = HipsDir::open(&rgb).unwrap().properties;
     assert_eq!(props.get("dataproduct_subtype"), Some("color"));
     // Each channel of each pixel is that band's FITS value through that band's cut.
-    let tones: Vec<ToneMap> = ["hips_rgb_red", "hips_rgb_green", "hips_rgb_blue"]
-        .iter()
-        .map(|k| {
-            let v = props.get(k).unwrap();
-            let inner: Vec<f64> = v[v.find('[').unwrap() + 1..v.len() - 1]
-                .split(' ')
-                .take(2)
-                .map(|x| x.parse().unwrap())
-                .collect();
-            ToneMap {
-                low: inner[0],
-                high: inner[1],
-                stretch: Stretch::Linear,
-            }
+    let tones: Vec<ToneMap> = rgb_cuts(&props)
+        .into_iter()
+        .map(|(low, high)| ToneMap {
+            low,
+            high,
+            stretch: Stretch::Linear,
         })
         .collect();
     let bands: Vec<HipsDir> = channels.iter().map(|c| HipsDir::open(c).unwrap()).collect();
@@ -461,20 +476,11 @@ fn colour_hips_from_three_sdss_bands() {
     // Lupton et al. (2004), written out here: x = (v − low)/(high − low) per channel,
     // I = mean(x), each channel x·asinh(Q·I)/(asinh(Q)·I), scaled down by the largest when
     // above 1. At the brightest pixel the hue is kept: channel ratios are the x ratios.
-    let props = HipsDir::open(&dir.path().join("lupton")).unwrap().properties;
+    let props = HipsDir::open(&dir.path().join("lupton"))
+        .unwrap()
+        .properties;
     assert_eq!(props.get("hips_rgb_method"), Some("lupton Q=8"));
-    let cuts: Vec<(f64, f64)> = ["hips_rgb_red", "hips_rgb_green", "hips_rgb_blue"]
-        .iter()
-        .map(|k| {
-            let v = props.get(k).unwrap();
-            let inner: Vec<f64> = v[v.find('[').unwrap() + 1..v.len() - 1]
-                .split(' ')
-                .take(2)
-                .map(|x| x.parse().unwrap())
-                .collect();
-            (inner[0], inner[1])
-        })
-        .collect();
+    let cuts = rgb_cuts(&props);
     let png = image::open(tile_path(&dir.path().join("lupton"), 11, tile, "png"))
         .unwrap()
         .to_rgba8();
@@ -520,7 +526,10 @@ fn colour_hips_from_three_sdss_bands() {
     let (k, x) = brightest;
     let got = png.get_pixel((k % 128) as u32, (k / 128) as u32).0;
     let top = x.iter().copied().fold(0.0, f64::max);
-    assert!(got.iter().take(3).any(|&c| c >= 250), "brightest pixel {got:?} not bright");
+    assert!(
+        got.iter().take(3).any(|&c| c >= 250),
+        "brightest pixel {got:?} not bright"
+    );
     for ch in 0..3 {
         // Hue kept: each channel relative to the strongest as in the data, within 2 levels.
         assert!(
@@ -563,15 +572,15 @@ fn stretches_map_mid_values_to_the_expected_greys() {
         stretch,
     };
     for (stretch, v, grey) in [
-        (Stretch::Linear, 0.5, 128),     // 127.5
-        (Stretch::Linear, 0.2, 51),      // 51.0
-        (Stretch::Sqrt, 0.25, 128),      // √0.25 = 0.5 → 127.5
-        (Stretch::Sqrt, 0.04, 51),       // 0.2 → 51.0
-        (Stretch::Pow2, 0.5, 64),        // 0.25 → 63.75
-        (Stretch::Log, 0.1, 170),        // ln(101)/ln(1001) → 170.34
-        (Stretch::Log, 0.5, 229),        // ln(501)/ln(1001) → 229.45
-        (Stretch::Asinh, 0.1, 75),       // asinh(1)/asinh(10) → 74.96
-        (Stretch::Asinh, 0.5, 197),      // asinh(5)/asinh(10) → 196.67
+        (Stretch::Linear, 0.5, 128), // 127.5
+        (Stretch::Linear, 0.2, 51),  // 51.0
+        (Stretch::Sqrt, 0.25, 128),  // √0.25 = 0.5 → 127.5
+        (Stretch::Sqrt, 0.04, 51),   // 0.2 → 51.0
+        (Stretch::Pow2, 0.5, 64),    // 0.25 → 63.75
+        (Stretch::Log, 0.1, 170),    // ln(101)/ln(1001) → 170.34
+        (Stretch::Log, 0.5, 229),    // ln(501)/ln(1001) → 229.45
+        (Stretch::Asinh, 0.1, 75),   // asinh(1)/asinh(10) → 74.96
+        (Stretch::Asinh, 0.5, 197),  // asinh(5)/asinh(10) → 196.67
     ] {
         assert_eq!(tone(stretch).grey(v), Some(grey), "{stretch:?} at {v}");
     }
@@ -582,5 +591,8 @@ fn stretches_map_mid_values_to_the_expected_greys() {
         stretch: Stretch::Sqrt,
     };
     assert_eq!(t.grey(105.0), Some(128));
-    assert_eq!((t.grey(80.0), t.grey(200.0), t.grey(f32::NAN)), (Some(0), Some(255), None));
+    assert_eq!(
+        (t.grey(80.0), t.grey(200.0), t.grey(f32::NAN)),
+        (Some(0), Some(255), None)
+    );
 }

@@ -275,15 +275,49 @@ pub fn run_installer(script: &str) -> Result<String, String> {
         .ok_or_else(|| format!("{} printed nothing", path.display()))
 }
 
-/// What a test does when its environment cannot be set up: under CI (`CI` set) it fails with
-/// the reason; elsewhere the caller returns, after a `SKIPPED name: reason` line written
-/// straight to stderr (libtest captures `eprintln!`, not writes to the stderr handle).
-pub fn skip_unless_ci(name: &str, reason: &str) {
+/// What a test does when its environment cannot be set up (`ready` is an `Err` reason): under
+/// CI (`CI` set) it fails with the reason; elsewhere it gets `None` and returns, after a
+/// `SKIPPED name: reason` line written straight to stderr (libtest captures `eprintln!`, not
+/// writes to the stderr handle).
+pub fn ready_or_skip<T>(name: &str, ready: Result<T, String>) -> Option<T> {
+    let reason = match ready {
+        Ok(t) => return Some(t),
+        Err(reason) => reason,
+    };
     if std::env::var_os("CI").is_some() {
         panic!("{name} cannot run under CI: {reason}");
     }
     let line = format!("\nSKIPPED {name}: {reason}\n");
     let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    None
+}
+
+/// `hipsforge cutout` arguments: band `a` from `hips`, 8×8 stamps at 0.9″, `-q`, then `extra`.
+pub fn cutout_args(
+    hips: &std::path::Path,
+    positions: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "cutout",
+        "--hips",
+        &format!("a={}", hips.display()),
+        "--positions",
+        positions.to_str().unwrap(),
+        "--size",
+        "8",
+        "--scale",
+        "0.9arcsec",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
 }
 
 // Raw HTTP/1.1 on loopback, so that requests reach the server exactly as written.
