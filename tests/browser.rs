@@ -1,7 +1,8 @@
 //! Aladin Lite (npm aladin-lite, served by our own server, never a CDN) in headless Chromium
 //! renders a HiPS through `hipsforge serve`: the screenshot shows sky structure and the server
 //! saw properties and tiles fetched. Chromium and Aladin Lite are installed by
-//! scripts/install-browser-deps.sh when missing; the test is skipped, loudly, only if that fails.
+//! scripts/install-browser-deps.sh when missing; if that fails the test fails under CI
+//! and is skipped with a `SKIPPED browser:` line on stderr elsewhere.
 
 mod common;
 
@@ -14,15 +15,20 @@ use hipsforge::builder::{build, BuildOptions};
 use hipsforge::preview::{write_previews, PreviewFormat, PreviewOptions, Stretch};
 use hipsforge::serve::{router, ServeOptions};
 
-fn browser_deps() -> Option<PathBuf> {
+fn browser_deps() -> Result<PathBuf, String> {
     let dir = PathBuf::from(common::run_installer("scripts/install-browser-deps.sh")?);
-    dir.join("aladin.js").is_file().then_some(dir)
+    if dir.join("aladin.js").is_file() {
+        Ok(dir)
+    } else {
+        Err(format!("no aladin.js in {}", dir.display()))
+    }
 }
 
 #[test]
 fn aladin_lite_renders_a_served_hips() {
-    let Some(aladin_dir) = browser_deps() else {
-        eprintln!("!!! SKIPPED: Chromium or Aladin Lite could not be installed; the browser test did not run !!!");
+    let deps =
+        browser_deps().map_err(|e| format!("Chromium or Aladin Lite could not be installed: {e}"));
+    let Some(aladin_dir) = common::ready_or_skip("browser", deps) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();

@@ -12,42 +12,29 @@ use hipsforge::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
 use hipsforge::wcs::Frame;
 
 fn scene_hips(dir: &Path) -> PathBuf {
+    scene_hips_mapped(dir, "hips", |v| v)
+}
+
+/// The scene with `map` applied to its pixel values, built into `dir/name`.
+fn scene_hips_mapped(dir: &Path, name: &str, map: impl Fn(f32) -> f32) -> PathBuf {
     let s = common::two_image_scene();
-    let inputs = common::write_scene_inputs(dir, &s);
-    let mut o = BuildOptions::new(vec![inputs], dir.join("hips"), "ivo://test/P/scene");
+    let inputs = common::write_scene_images(&dir.join(format!("in-{name}")), &s, |_, v| map(v));
+    let mut o = BuildOptions::new(
+        vec![inputs],
+        dir.join(name),
+        &format!("ivo://test/P/{name}"),
+    );
     o.tile_width = 64;
     build(&o).unwrap();
-    dir.join("hips")
+    dir.join(name)
 }
 
-fn positions(dir: &Path, n: usize) -> PathBuf {
-    let (ra0, dec0) = common::SCENE_CENTRE;
-    let mut text = String::from("name;RA;DEC;mag\n");
-    for i in 0..n {
-        // A spiral over both images; every 17th object far outside the survey.
-        let (r, a) = (20.0 + 2.0 * (i % 60) as f64, i as f64 * 0.7);
-        let (ra, dec) = common::offset(ra0, dec0, 90.0 + r * a.cos(), r * a.sin() * 0.6);
-        let (ra, dec) = if i % 17 == 5 {
-            (ra + 10.0, dec)
-        } else {
-            (ra, dec)
-        };
-        text.push_str(&format!(
-            "obj-{i};{ra:.8};{dec:.8};{}\n",
-            18.0 + i as f64 * 0.01
-        ));
-    }
-    let path = dir.join("objects.csv");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn options(hips: &Path, positions: &Path, out: &Path, size: usize) -> BulkOptions {
+fn options(hips: [&Path; 2], positions: &Path, out: &Path, size: usize) -> BulkOptions {
     BulkOptions {
         remote: Default::default(),
         bands: vec![
-            ("a".into(), hips.to_path_buf()),
-            ("b".into(), hips.to_path_buf()),
+            ("a".into(), hips[0].to_path_buf()),
+            ("b".into(), hips[1].to_path_buf()),
         ],
         positions: positions.to_path_buf(),
         columns: Default::default(),
@@ -87,15 +74,21 @@ fn read_npy(path: &Path) -> (Vec<usize>, Vec<f32>) {
 fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
     let dir = tempfile::tempdir().unwrap();
     let hips = scene_hips(dir.path());
-    let pos = positions(dir.path(), 300);
+    // Band b is another HiPS: the same sky with values 2v + 50, so a band mix-up shows.
+    let hips_b = scene_hips_mapped(dir.path(), "scaled", |v| 2.0 * v + 50.0);
+    let pos = common::scene_positions(dir.path(), 300);
     let out = dir.path().join("stamps.npy");
-    let report = run_bulk(&options(&hips, &pos, &out, 20)).unwrap();
+    let report = run_bulk(&options([&hips, &hips_b], &pos, &out, 20)).unwrap();
     assert_eq!(report.rows, 300);
     let (shape, data) = read_npy(&out);
     assert_eq!(shape, vec![300, 2, 20, 20]);
     let objects = hipsforge::cutout::positions::read_positions(&pos, &Default::default()).unwrap();
-    let survey = Survey::open(&hips, 0).unwrap();
+    let surveys = [
+        Survey::open(&hips, 0).unwrap(),
+        Survey::open(&hips_b, 1).unwrap(),
+    ];
     let store = TileStore::new(64 << 20);
+    let mut finite = 0;
     for row in [0usize, 5, 77, 150, 299] {
         let p = &objects[row];
         let g = Grid::from_spec(&GridSpec {
@@ -109,16 +102,39 @@ fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
             frame: Frame::Equatorial,
         })
         .unwrap();
-        let single = cutout(&store, &survey, &g, Kernel::Bilinear, None).unwrap();
+        let single: Vec<Vec<f32>> = surveys
+            .iter()
+            .map(|s| cutout(&store, s, &g, Kernel::Bilinear, None).unwrap())
+            .collect();
         for band in 0..2 {
             let stamp = &data[(row * 2 + band) * 400..][..400];
             let same = stamp
                 .iter()
-                .zip(&single)
+                .zip(&single[band])
                 .all(|(a, b)| a == b || (a.is_nan() && b.is_nan()));
-            assert!(same, "row {row} band {band} differs from a single cutout");
+            assert!(
+                same,
+                "row {row} band {band} differs from its HiPS's single cutout"
+            );
+        }
+        // Band b holds 2a + 50 (linear in the values, so bilinear sampling keeps it).
+        let (a, b) = (
+            &data[row * 2 * 400..][..400],
+            &data[(row * 2 + 1) * 400..][..400],
+        );
+        for (va, vb) in a.iter().zip(b) {
+            assert_eq!(va.is_nan(), vb.is_nan(), "row {row}");
+            if va.is_finite() {
+                let want = 2.0 * va + 50.0;
+                assert!(
+                    (vb - want).abs() <= 1e-4 * want.abs(),
+                    "row {row}: {va} {vb}"
+                );
+                finite += 1;
+            }
         }
     }
+    assert!(finite > 3 * 400, "only {finite} finite values compared");
     // The manifest: one line per object, in input order, outside objects flagged.
     let manifest = std::fs::read_to_string(&report.manifest).unwrap();
     let lines: Vec<&str> = manifest.lines().collect();
@@ -141,7 +157,7 @@ fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
 
     // The same as a FITS stack: NAXIS4 = objects, values big-endian in the same order.
     let fits = dir.path().join("stamps.fits");
-    run_bulk(&options(&hips, &pos, &fits, 20)).unwrap();
+    run_bulk(&options([&hips, &hips_b], &pos, &fits, 20)).unwrap();
     let bytes = std::fs::read(&fits).unwrap();
     let header = String::from_utf8_lossy(&bytes[..2880]).into_owned();
     for (key, value) in [
@@ -171,51 +187,15 @@ fn npy_and_fits_stacks_hold_the_single_cutouts_in_input_order() {
 fn an_interrupted_run_continues_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let hips = scene_hips(dir.path());
-    let pos = positions(dir.path(), 150_000);
+    let pos = common::scene_positions(dir.path(), 150_000);
     let out = dir.path().join("big.npy");
-    let args = |out: &Path| -> Vec<String> {
-        [
-            "cutout",
-            "--hips",
-            &format!("a={}", hips.display()),
-            "--positions",
-            pos.to_str().unwrap(),
-            "--size",
-            "8",
-            "--scale",
-            "0.9arcsec",
-            "--out",
-            out.to_str().unwrap(),
-            "-q",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
+    let args = |out: &Path| common::cutout_args(&hips, &pos, out, &[]);
     let mut child = Command::new(common::binary())
         .args(args(&out))
         .spawn()
         .unwrap();
-    // Kill it once some chunks are recorded.
     let progress = dir.path().join("big.npy.progress");
-    let started = std::time::Instant::now();
-    loop {
-        let done = std::fs::read_to_string(&progress)
-            .map(|t| t.matches("done ").count())
-            .unwrap_or(0);
-        if done >= 20 || child.try_wait().unwrap().is_some() || started.elapsed().as_secs() > 60 {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    if !progress.exists() {
-        eprintln!(
-            "note: the first run finished before it could be interrupted; resumption not exercised"
-        );
-        return;
-    }
+    common::interrupt_after_first_chunk(&mut child, &progress);
     let o = Command::new(common::binary())
         .args(args(&out))
         .output()

@@ -176,14 +176,28 @@ fn existing_output_is_protected_and_an_interrupted_build_resumes() {
         .max()
         .unwrap();
     let mut removed = 0;
-    for (i, (path, _)) in complete.iter().enumerate() {
+    // The kept tiles get an old modification time, so any rewrite shows.
+    let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000);
+    let mut kept = Vec::new();
+    for (i, (path, bytes)) in complete.iter().enumerate() {
         let is_leaf = path.starts_with(&format!("Norder{deepest}/"));
         if !is_leaf || i % 2 == 0 {
             std::fs::remove_file(out.join(path)).unwrap();
             removed += 1;
+        } else {
+            let f = std::fs::File::options()
+                .write(true)
+                .open(out.join(path))
+                .unwrap();
+            f.set_modified(old).unwrap();
+            kept.push((path.clone(), bytes.clone()));
         }
     }
-    assert!(removed > 0);
+    assert!(
+        removed > 0 && kept.len() > 5,
+        "{removed} removed, {} kept",
+        kept.len()
+    );
     std::fs::remove_file(out.join("properties")).unwrap();
     let leaf = complete
         .iter()
@@ -199,6 +213,16 @@ fn existing_output_is_protected_and_an_interrupted_build_resumes() {
         complete,
         "a resumed build must give the same tiles"
     );
+    // The tiles that survived the crash were kept as they were, not rewritten.
+    for (path, bytes) in &kept {
+        let p = out.join(path);
+        assert_eq!(&std::fs::read(&p).unwrap(), bytes, "{path}");
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().modified().unwrap(),
+            old,
+            "{path} was rewritten by --resume"
+        );
+    }
     assert!(out.join("properties").is_file());
 }
 

@@ -310,6 +310,8 @@ fn lint_passes_our_output_and_names_what_is_broken() {
 fn previews_command_remakes_tiles_with_another_cut() {
     let dir = tempfile::tempdir().unwrap();
     let hips = build_scene(dir.path());
+    // PNG tiles through the same cut first, to compare the WebP tiles with.
+    previews(&hips, vec![PreviewFormat::Png], "90 150", Stretch::Sqrt);
     let out = std::process::Command::new(common::binary())
         .args([
             "previews",
@@ -332,11 +334,61 @@ fn previews_command_remakes_tiles_with_another_cut() {
     assert_eq!(p.get("hips_pixel_cut"), Some("90 150"));
     assert_eq!(p.get("hips_pixel_func"), Some("sqrt"));
     assert_eq!(p.get("hips_tile_format"), Some("jpeg webp fits"));
-    let t = hips.tiles(hips.order, "fits").unwrap()[0];
-    assert!(tile_path(&hips.root, hips.order, t, "webp").is_file());
+    // WebP is lossless: pixel for pixel the PNG (grey and alpha), and both are the FITS value
+    // through the sqrt stretch of 90..150, computed here independently of the tone code.
+    let w = hips.width;
+    let (mut pixels, mut mid) = (0, 0);
+    for npix in hips.tiles(hips.order, "fits").unwrap() {
+        let webp = image::load_from_memory(
+            &std::fs::read(tile_path(&hips.root, hips.order, npix, "webp")).unwrap(),
+        )
+        .unwrap()
+        .to_luma_alpha8();
+        let png = image::open(tile_path(&hips.root, hips.order, npix, "png"))
+            .unwrap()
+            .to_luma_alpha8();
+        assert_eq!(webp.dimensions(), (w as u32, w as u32));
+        let fits = hips.read_tile(hips.order, npix).unwrap().unwrap();
+        for (k, (a, b)) in webp.pixels().zip(png.pixels()).enumerate() {
+            let v = fits[(w - 1 - k / w) * w + k % w];
+            if v.is_nan() {
+                assert_eq!((a.0[1], b.0[1]), (0, 0), "{npix} pixel {k}: blank");
+                continue;
+            }
+            assert_eq!(a.0, b.0, "{npix} pixel {k}: WebP vs PNG");
+            let t = ((v as f64 - 90.0) / 60.0).clamp(0.0, 1.0);
+            assert_eq!(
+                a.0,
+                [(t.sqrt() * 255.0).round() as u8, 255],
+                "{npix} {k}: {v}"
+            );
+            pixels += 1;
+            mid += (t > 0.05 && t < 0.95) as usize;
+        }
+    }
+    assert!(
+        pixels > 20_000 && mid > 10_000,
+        "{pixels} pixels, {mid} mid-range"
+    );
     assert!(std::fs::read_to_string(hips.root.join("index.html"))
         .unwrap()
         .contains("imgFormat: 'jpeg'"));
+}
+
+/// (low, high) of each channel from `hips_rgb_red/green/blue` ("NAME [low high ...]").
+fn rgb_cuts(props: &hipsforge::hips::properties::Properties) -> Vec<(f64, f64)> {
+    ["hips_rgb_red", "hips_rgb_green", "hips_rgb_blue"]
+        .iter()
+        .map(|k| {
+            let v = props.get(k).unwrap();
+            let inner: Vec<f64> = v[v.find('[').unwrap() + 1..v.len() - 1]
+                .split(' ')
+                .take(2)
+                .map(|x| x.parse().unwrap())
+                .collect();
+            (inner[0], inner[1])
+        })
+        .collect()
 }
 
 #[test]
@@ -381,20 +433,12 @@ fn colour_hips_from_three_sdss_bands() {
     let props = HipsDir::open(&rgb).unwrap().properties;
     assert_eq!(props.get("dataproduct_subtype"), Some("color"));
     // Each channel of each pixel is that band's FITS value through that band's cut.
-    let tones: Vec<ToneMap> = ["hips_rgb_red", "hips_rgb_green", "hips_rgb_blue"]
-        .iter()
-        .map(|k| {
-            let v = props.get(k).unwrap();
-            let inner: Vec<f64> = v[v.find('[').unwrap() + 1..v.len() - 1]
-                .split(' ')
-                .take(2)
-                .map(|x| x.parse().unwrap())
-                .collect();
-            ToneMap {
-                low: inner[0],
-                high: inner[1],
-                stretch: Stretch::Linear,
-            }
+    let tones: Vec<ToneMap> = rgb_cuts(&props)
+        .into_iter()
+        .map(|(low, high)| ToneMap {
+            low,
+            high,
+            stretch: Stretch::Linear,
         })
         .collect();
     let bands: Vec<HipsDir> = channels.iter().map(|c| HipsDir::open(c).unwrap()).collect();
@@ -427,8 +471,72 @@ fn colour_hips_from_three_sdss_bands() {
         }
     }
     assert!(opaque > 1000);
-    assert!(hipsforge::preview::rgb::write_rgb(&options("lupton", Some(8.0))).is_ok());
+    hipsforge::preview::rgb::write_rgb(&options("lupton", Some(8.0))).unwrap();
     assert!(dir.path().join("lupton/Norder3/Allsky.png").is_file());
+    // Lupton et al. (2004), written out here: x = (v − low)/(high − low) per channel,
+    // I = mean(x), each channel x·asinh(Q·I)/(asinh(Q)·I), scaled down by the largest when
+    // above 1. At the brightest pixel the hue is kept: channel ratios are the x ratios.
+    let props = HipsDir::open(&dir.path().join("lupton"))
+        .unwrap()
+        .properties;
+    assert_eq!(props.get("hips_rgb_method"), Some("lupton Q=8"));
+    let cuts = rgb_cuts(&props);
+    let png = image::open(tile_path(&dir.path().join("lupton"), 11, tile, "png"))
+        .unwrap()
+        .to_rgba8();
+    let scaled = |k: usize| -> Option<[f64; 3]> {
+        let (r, c) = (k / 128, k % 128);
+        let mut x = [0.0; 3];
+        for ch in 0..3 {
+            let v = fits[ch].as_ref()?[(127 - r) * 128 + c];
+            if v.is_nan() {
+                return None;
+            }
+            x[ch] = ((v as f64 - cuts[ch].0) / (cuts[ch].1 - cuts[ch].0)).max(0.0);
+        }
+        Some(x)
+    };
+    let brightest = (0..128 * 128)
+        .filter_map(|k| Some((k, scaled(k)?)))
+        .max_by(|a, b| a.1.iter().sum::<f64>().total_cmp(&b.1.iter().sum::<f64>()))
+        .unwrap();
+    let mut checked = 0;
+    for k in (0..128 * 128).filter(|k| k % 7 == 0).chain([brightest.0]) {
+        let Some(x) = scaled(k) else { continue };
+        let i = (x[0] + x[1] + x[2]) / 3.0;
+        if i <= 0.0 {
+            continue;
+        }
+        let f = (8.0 * i).asinh() / (8f64.asinh() * i);
+        let mut want = x.map(|c| c * f);
+        let max = want.iter().copied().fold(0.0, f64::max);
+        if max > 1.0 {
+            want = want.map(|c| c / max);
+        }
+        let got = png.get_pixel((k % 128) as u32, (k / 128) as u32).0;
+        for ch in 0..3 {
+            assert!(
+                (got[ch] as f64 - want[ch] * 255.0).abs() <= 1.0,
+                "pixel {k} channel {ch}: {got:?} vs {want:?}"
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 500, "only {checked} Lupton pixels compared");
+    let (k, x) = brightest;
+    let got = png.get_pixel((k % 128) as u32, (k / 128) as u32).0;
+    let top = x.iter().copied().fold(0.0, f64::max);
+    assert!(
+        got.iter().take(3).any(|&c| c >= 250),
+        "brightest pixel {got:?} not bright"
+    );
+    for ch in 0..3 {
+        // Hue kept: each channel relative to the strongest as in the data, within 2 levels.
+        assert!(
+            (got[ch] as f64 - 255.0 * x[ch] / top).abs() <= 2.0,
+            "brightest pixel {got:?} vs x {x:?}"
+        );
+    }
 
     // Channels of different orders are refused with both names.
     let mut o = BuildOptions::new(
@@ -451,5 +559,40 @@ fn colour_hips_from_three_sdss_bands() {
     assert!(
         matches!(&again, hipsforge::preview::PreviewError::OutputInUse(p) if p.ends_with("rgb")),
         "{again}"
+    );
+}
+
+/// Mid-range values of every stretch, computed by hand: t = (v − low)/(high − low), grey =
+/// round(255·f(t)).
+#[test]
+fn stretches_map_mid_values_to_the_expected_greys() {
+    let tone = |stretch| ToneMap {
+        low: 0.0,
+        high: 1.0,
+        stretch,
+    };
+    for (stretch, v, grey) in [
+        (Stretch::Linear, 0.5, 128), // 127.5
+        (Stretch::Linear, 0.2, 51),  // 51.0
+        (Stretch::Sqrt, 0.25, 128),  // √0.25 = 0.5 → 127.5
+        (Stretch::Sqrt, 0.04, 51),   // 0.2 → 51.0
+        (Stretch::Pow2, 0.5, 64),    // 0.25 → 63.75
+        (Stretch::Log, 0.1, 170),    // ln(101)/ln(1001) → 170.34
+        (Stretch::Log, 0.5, 229),    // ln(501)/ln(1001) → 229.45
+        (Stretch::Asinh, 0.1, 75),   // asinh(1)/asinh(10) → 74.96
+        (Stretch::Asinh, 0.5, 197),  // asinh(5)/asinh(10) → 196.67
+    ] {
+        assert_eq!(tone(stretch).grey(v), Some(grey), "{stretch:?} at {v}");
+    }
+    // And through a cut that is not 0..1: sqrt of 90..150 at 105 (t = 0.25).
+    let t = ToneMap {
+        low: 90.0,
+        high: 150.0,
+        stretch: Stretch::Sqrt,
+    };
+    assert_eq!(t.grey(105.0), Some(128));
+    assert_eq!(
+        (t.grey(80.0), t.grey(200.0), t.grey(f32::NAN)),
+        (Some(0), Some(255), None)
     );
 }

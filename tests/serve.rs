@@ -4,105 +4,14 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Read;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use hipsforge::builder::{build, BuildOptions};
 use hipsforge::serve::{router, ServeOptions};
 
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends `target` with extra header lines; reads to the end (Connection: close).
-fn request(addr: SocketAddr, method: &str, target: &str, extra: &[&str]) -> Reply {
-    request_with_body(addr, method, target, extra, b"")
-}
-
-fn request_with_body(
-    addr: SocketAddr,
-    method: &str,
-    target: &str,
-    extra: &[&str],
-    body: &[u8],
-) -> Reply {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
-    for h in extra {
-        req.push_str(h);
-        req.push_str("\r\n");
-    }
-    if !body.is_empty() {
-        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    req.push_str("\r\n");
-    s.write_all(req.as_bytes()).unwrap();
-    s.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("header end");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    if chunked {
-        body = dechunk(&body);
-    }
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size =
-            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
-                .unwrap();
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-fn get(addr: SocketAddr, target: &str) -> Reply {
-    request(addr, "GET", target, &[])
-}
+use common::{get, request, request_with_body};
 
 /// Builds a small HiPS (FIRST, FITS + PNG) and starts the server on 127.0.0.1:0.
 fn start(dir: &Path, extra_mounts: Vec<(String, PathBuf)>) -> (SocketAddr, PathBuf) {
@@ -292,6 +201,14 @@ fn unknown_paths_empty_tiles_and_traversal_attempts_are_404() {
     std::os::unix::fs::symlink(dir.path(), hips.join("outdir")).unwrap();
     std::os::unix::fs::symlink(hips.join("Norder3"), hips.join("order3")).unwrap();
     assert_eq!(get(addr, "/first/order3/Allsky.png").status, 200);
+    // A hidden file is refused while a plain file beside it is served.
+    std::fs::write(hips.join(".hidden"), "hidden content").unwrap();
+    std::fs::write(hips.join("visible.txt"), "visible content").unwrap();
+    let r = get(addr, "/first/visible.txt");
+    assert_eq!(
+        (r.status, r.body.as_slice()),
+        (200, &b"visible content"[..])
+    );
     assert_eq!(get(addr, "/first/alias").status, 200);
     let attempts = [
         "/first/../secret.txt",
@@ -321,17 +238,30 @@ fn unknown_paths_empty_tiles_and_traversal_attempts_are_404() {
     for target in attempts {
         let r = get(addr, target);
         assert!(r.status == 404 || r.status == 400, "{target}: {}", r.status);
+        let body = String::from_utf8_lossy(&r.body);
         assert!(
-            !String::from_utf8_lossy(&r.body).contains("top secret"),
+            !body.contains("top secret") && !body.contains("hidden content"),
             "{target} leaked"
         );
     }
-    // A tile the MOC excludes answers 404 without looking at the disk; one it includes exists.
-    assert_eq!(get(addr, "/first/Norder3/Dir0/Npix0.fits").status, 404);
-    assert_eq!(
-        get(addr, &format!("/first/{}", first_tile(&hips, "fits"))).status,
-        200
-    );
+    // A tile the MOC excludes answers 404 without looking at the disk, even when a real tile
+    // file lies there; one the MOC includes is served.
+    let real = first_tile(&hips, "fits");
+    let order = hipsforge::reader::HipsDir::open(&hips).unwrap().order;
+    for outside in [
+        "Norder3/Dir0/Npix0.fits".to_string(),
+        format!("Norder{order}/Dir0/Npix0.fits"),
+    ] {
+        let p = hips.join(&outside);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::copy(hips.join(&real), &p).unwrap();
+        assert_eq!(
+            get(addr, &format!("/first/{outside}")).status,
+            404,
+            "{outside}"
+        );
+    }
+    assert_eq!(get(addr, &format!("/first/{real}")).status, 200);
 }
 
 #[test]
@@ -356,33 +286,53 @@ fn cutout_endpoints_answer_arrays_images_and_json_errors() {
         .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
         .collect();
     assert_eq!(values.len(), 3 * 256);
-    // Row 0 is the library's cutout at the first position; row 2 is outside FIRST: blank.
+    // Every row is the library's cutout at its position; rows 0 and 1 are inside FIRST
+    // images, row 2 is outside FIRST: blank.
     let survey = hipsforge::cutout::Survey::open(&hips, 0).unwrap();
-    let grid = hipsforge::cutout::Grid::from_spec(&hipsforge::cutout::GridSpec {
-        lon: 162.52982,
-        lat: 30.67692,
-        width: 16,
-        height: 16,
-        scale_deg: 1.8 / 3600.0,
-        projection: "TAN".into(),
-        rotation_deg: 0.0,
-        frame: hipsforge::wcs::Frame::Equatorial,
-    })
-    .unwrap();
-    let single = hipsforge::cutout::cutout(
-        &hipsforge::cutout::TileStore::new(1 << 24),
-        &survey,
-        &grid,
-        Default::default(),
-        None,
-    )
-    .unwrap();
-    assert!(values[..256]
-        .iter()
-        .zip(&single)
-        .all(|(a, b)| a == b || (a.is_nan() && b.is_nan())));
-    assert!(values[..256].iter().all(|v| v.is_finite()));
-    assert!(values[512..].iter().all(|v| v.is_nan()));
+    let store = hipsforge::cutout::TileStore::new(1 << 24);
+    let single = |lon: f64, lat: f64, width: usize, height: usize, scale_deg: f64| {
+        let grid = hipsforge::cutout::Grid::from_spec(&hipsforge::cutout::GridSpec {
+            lon,
+            lat,
+            width,
+            height,
+            scale_deg,
+            projection: "TAN".into(),
+            rotation_deg: 0.0,
+            frame: hipsforge::wcs::Frame::Equatorial,
+        })
+        .unwrap();
+        hipsforge::cutout::cutout(&store, &survey, &grid, Default::default(), None).unwrap()
+    };
+    let same = |a: &[f32], b: &[f32]| {
+        a.len() == b.len()
+            && a.iter()
+                .zip(b)
+                .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+    };
+    for (row, (ra, dec, inside)) in [
+        (162.52982, 30.67692, true),
+        (3.48848, -9.33123, true),
+        (10.0, 60.0, false),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let stamp = &values[row * 256..][..256];
+        assert!(
+            same(stamp, &single(ra, dec, 16, 16, 1.8 / 3600.0)),
+            "row {row}"
+        );
+        if inside {
+            assert!(stamp.iter().all(|v| v.is_finite()), "row {row}");
+        } else {
+            assert!(stamp.iter().all(|v| v.is_nan()), "row {row}");
+        }
+    }
+    assert!(
+        !same(&values[..256], &values[256..512]),
+        "rows 0 and 1 equal"
+    );
 
     let h2f = "/hips-image-services/hips2fits?hips=test/P/FIRST&width=50&height=40&fov=0.02&ra=162.52982&dec=30.67692";
     let r = get(addr, h2f);
@@ -391,6 +341,18 @@ fn cutout_endpoints_answer_arrays_images_and_json_errors() {
         (200, Some("application/fits"))
     );
     assert!(String::from_utf8_lossy(&r.body[..2880]).contains("RA---TAN"));
+    // Its data are the library's cutout of the same grid (fov over the larger side, TAN).
+    let fits = dir.path().join("h2f.fits");
+    std::fs::write(&fits, &r.body).unwrap();
+    let (hdus, _) = hipsforge::fits::list_image_hdus(&fits, &Default::default()).unwrap();
+    assert_eq!((hdus[0].width, hdus[0].height), (50, 40));
+    let served = hipsforge::fits::read_pixels(&hdus[0]).unwrap();
+    let ours = single(162.52982, 30.67692, 50, 40, 0.02 / 50.0);
+    assert!(
+        same(&served, &ours),
+        "hips2fits data differ from the library cutout"
+    );
+    assert!(ours.iter().filter(|v| v.is_finite()).count() > 500);
     let r = get(
         addr,
         &format!("{h2f}&format=jpg&stretch=asinh&min_cut=1%25&max_cut=99%25"),

@@ -102,10 +102,22 @@ impl SynthImage {
     }
 
     pub fn write(&self, path: &std::path::Path, stars: &[Star]) {
+        self.write_mapped(path, stars, |v| v);
+    }
+
+    /// Writes the image with `map` applied to every pixel value (scaled copies, constants).
+    pub fn write_mapped(&self, path: &std::path::Path, stars: &[Star], map: impl Fn(f32) -> f32) {
+        let pixels: Vec<f32> = self.pixels(stars).into_iter().map(map).collect();
+        self.write_pixels(path, &pixels);
+    }
+
+    /// Writes `pixels` (row 0 = FITS row 1) as a float32 image with this WCS.
+    pub fn write_pixels(&self, path: &std::path::Path, pixels: &[f32]) {
+        assert_eq!(pixels.len(), self.width * self.height);
         let bytes = encode_image(
             self.width,
             self.height,
-            &self.pixels(stars),
+            pixels,
             Encoding::float32(),
             &self.cards(),
         );
@@ -204,12 +216,23 @@ pub fn two_image_scene() -> Scene {
 
 /// Writes the scene's images as FITS files into `dir/in` and returns that directory.
 pub fn write_scene_inputs(dir: &std::path::Path, scene: &Scene) -> PathBuf {
-    let inputs = dir.join("in");
-    std::fs::create_dir_all(&inputs).unwrap();
+    write_scene_images(&dir.join("in"), scene, |_, v| v)
+}
+
+/// Writes the scene's images as `inputs/img{i}.fits` with `map(i, value)` applied to the
+/// pixels of image `i`; returns `inputs`.
+pub fn write_scene_images(
+    inputs: &std::path::Path,
+    scene: &Scene,
+    map: impl Fn(usize, f32) -> f32,
+) -> PathBuf {
+    std::fs::create_dir_all(inputs).unwrap();
     for (i, im) in scene.images.iter().enumerate() {
-        im.write(&inputs.join(format!("img{i}.fits")), &scene.stars);
+        im.write_mapped(&inputs.join(format!("img{i}.fits")), &scene.stars, |v| {
+            map(i, v)
+        });
     }
-    inputs
+    inputs.to_path_buf()
 }
 
 /// Serves `app` on a loopback port from a background runtime; returns the address.
@@ -229,27 +252,228 @@ pub fn start_server(app: axum::Router) -> std::net::SocketAddr {
     addr
 }
 
-/// Runs one of the project's installer scripts; its last stdout line, or `None` (with the
-/// script's stderr printed) when it failed.
-pub fn run_installer(script: &str) -> Option<String> {
+/// Runs one of the project's installer scripts: its last stdout line, or the reason it failed
+/// (exit status and the script's stderr).
+pub fn run_installer(script: &str) -> Result<String, String> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(script);
     let out = std::process::Command::new("bash")
         .arg(&path)
         .output()
-        .ok()?;
+        .map_err(|e| format!("cannot run {}: {e}", path.display()))?;
     if !out.status.success() {
-        eprintln!(
-            "!!! {} failed:\n{}",
+        return Err(format!(
+            "{} failed ({}):\n{}",
             path.display(),
+            out.status,
             String::from_utf8_lossy(&out.stderr)
-        );
-        return None;
+        ));
     }
-    Some(
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()?
-            .trim()
-            .to_string(),
-    )
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .map(|l| l.trim().to_string())
+        .ok_or_else(|| format!("{} printed nothing", path.display()))
+}
+
+/// What a test does when its environment cannot be set up (`ready` is an `Err` reason): under
+/// CI (`CI` set) it fails with the reason; elsewhere it gets `None` and returns, after a
+/// `SKIPPED name: reason` line written straight to stderr (libtest captures `eprintln!`, not
+/// writes to the stderr handle).
+pub fn ready_or_skip<T>(name: &str, ready: Result<T, String>) -> Option<T> {
+    let reason = match ready {
+        Ok(t) => return Some(t),
+        Err(reason) => reason,
+    };
+    if std::env::var_os("CI").is_some() {
+        panic!("{name} cannot run under CI: {reason}");
+    }
+    let line = format!("\nSKIPPED {name}: {reason}\n");
+    let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+    None
+}
+
+/// `hipsforge cutout` arguments: band `a` from `hips`, 8×8 stamps at 0.9″, `-q`, then `extra`.
+pub fn cutout_args(
+    hips: &std::path::Path,
+    positions: &std::path::Path,
+    out: &std::path::Path,
+    extra: &[&str],
+) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "cutout",
+        "--hips",
+        &format!("a={}", hips.display()),
+        "--positions",
+        positions.to_str().unwrap(),
+        "--size",
+        "8",
+        "--scale",
+        "0.9arcsec",
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+// Raw HTTP/1.1 on loopback, so that requests reach the server exactly as written.
+
+use std::io::{Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+
+/// An HTTP answer read to its end.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends `target` with extra header lines; reads to the end (Connection: close).
+pub fn request(addr: SocketAddr, method: &str, target: &str, extra: &[&str]) -> Reply {
+    request_with_body(addr, method, target, extra, b"")
+}
+
+/// Sends `target` with extra header lines and a body; reads to the end.
+pub fn request_with_body(
+    addr: SocketAddr,
+    method: &str,
+    target: &str,
+    extra: &[&str],
+    body: &[u8],
+) -> Reply {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for h in extra {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    if !body.is_empty() {
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("header end");
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    if chunked {
+        body = dechunk(&body);
+    }
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// `GET target`.
+pub fn get(addr: SocketAddr, target: &str) -> Reply {
+    request(addr, "GET", target, &[])
+}
+
+/// Waits (at most 120 s) until a `hipsforge cutout` run has recorded one chunk as done in
+/// `progress`, then kills it: panics if the run ended first, so the caller really resumes an
+/// interrupted run.
+pub fn interrupt_after_first_chunk(child: &mut std::process::Child, progress: &std::path::Path) {
+    // Kill it as soon as one chunk is recorded as done: the run must really be interrupted.
+    let started = std::time::Instant::now();
+    loop {
+        let done = std::fs::read_to_string(progress)
+            .map(|t| t.lines().filter(|l| l.starts_with("done ")).count())
+            .unwrap_or(0);
+        if done >= 1 {
+            break;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the first run ended ({status}) before any chunk was recorded in {progress:?}");
+        }
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no chunk recorded as done after 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the first run finished: {status}");
+    let recorded = std::fs::read_to_string(progress).expect("progress file after the kill");
+    assert!(
+        recorded.lines().any(|l| l.starts_with("done ")),
+        "{recorded}"
+    );
+}
+
+/// `dir/objects.csv`: `n` objects (name;RA;DEC;mag) on a spiral over the two-image scene,
+/// every 17th (i % 17 == 5) far outside it.
+pub fn scene_positions(dir: &std::path::Path, n: usize) -> PathBuf {
+    let (ra0, dec0) = SCENE_CENTRE;
+    let mut text = String::from("name;RA;DEC;mag\n");
+    for i in 0..n {
+        // A spiral over both images; every 17th object far outside the survey.
+        let (r, a) = (20.0 + 2.0 * (i % 60) as f64, i as f64 * 0.7);
+        let (ra, dec) = offset(ra0, dec0, 90.0 + r * a.cos(), r * a.sin() * 0.6);
+        let (ra, dec) = if i % 17 == 5 {
+            (ra + 10.0, dec)
+        } else {
+            (ra, dec)
+        };
+        text.push_str(&format!(
+            "obj-{i};{ra:.8};{dec:.8};{}\n",
+            18.0 + i as f64 * 0.01
+        ));
+    }
+    let path = dir.join("objects.csv");
+    std::fs::write(&path, text).unwrap();
+    path
 }
