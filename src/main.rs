@@ -393,7 +393,7 @@ struct BuildArgs {
     #[arg(long, default_value_t = 0)]
     border: usize,
     /// An input value to treat as blank (besides NaN and BLANK).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     blank: Option<f32>,
     /// BITPIX of the FITS tiles (integer types are scaled over the input data range).
     #[arg(long, default_value_t = -32, allow_hyphen_values = true)]

@@ -684,7 +684,6 @@ fn allsky_aitoff_preview_is_the_whole_sky() {
 
 /// `--blank -999` (a negative value as its own argument, as the README writes `--blank V`).
 #[test]
-#[ignore = "bug: clap refuses a negative value after --blank (\"unexpected argument '-9'\"): the flag lacks allow_hyphen_values, unlike --bitpix"]
 fn blank_takes_a_negative_value_as_its_own_argument() {
     let dir = tempfile::tempdir().unwrap();
     let (holed, _) = single_image(dir.path(), "holed", |p, w| p[120 * w + 120] = -999.0);

@@ -44,9 +44,9 @@ fn faulty_server(hips: &Path, seen: Arc<Seen>) -> std::net::SocketAddr {
                 if path.ends_with(".fits") && path.contains("/Npix") {
                     let n = seen.tile_requests.fetch_add(1, Ordering::SeqCst);
                     let first = seen.first_tries.lock().unwrap().insert(path);
-                    if first && n % 7 == 0 {
+                    if first && n.is_multiple_of(7) {
                         tokio::time::sleep(Duration::from_secs(3)).await;
-                    } else if first && n % 3 == 0 {
+                    } else if first && n.is_multiple_of(3) {
                         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
                     }
                 }
