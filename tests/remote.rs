@@ -82,16 +82,15 @@ fn options(band: PathBuf, positions: &Path, out: &Path, cache: &Path) -> BulkOpt
     }
 }
 
-#[test]
-fn remote_stamps_equal_local_ones_through_a_faulty_server() {
-    let dir = tempfile::tempdir().unwrap();
+/// The two-image scene as a HiPS of 64-pixel tiles, one tile the MOC promises removed (read
+/// as blank both locally and remotely), and 300 positions over it.
+fn scene(dir: &Path) -> (PathBuf, PathBuf) {
     let scene = common::two_image_scene();
-    let inputs = common::write_scene_inputs(dir.path(), &scene);
-    let hips = dir.path().join("hips");
+    let inputs = common::write_scene_inputs(dir, &scene);
+    let hips = dir.join("hips");
     let mut o = BuildOptions::new(vec![inputs], hips.clone(), "ivo://test/P/scene");
     o.tile_width = 64;
     build(&o).unwrap();
-    // A tile the MOC promises but the server lacks: read as blank, both ways.
     let order = hipsforge::reader::HipsDir::open(&hips).unwrap().order;
     let tiles = hipsforge::reader::tiles_in(&hips, order, "fits").unwrap();
     let gone = tiles[tiles.len() / 2];
@@ -99,8 +98,7 @@ fn remote_stamps_equal_local_ones_through_a_faulty_server() {
         &hips, order, gone, "fits",
     ))
     .unwrap();
-
-    let positions = dir.path().join("objects.csv");
+    let positions = dir.join("objects.csv");
     let mut text = String::from("ra,dec\n");
     for i in 0..300 {
         let (r, a) = (10.0 + (i % 50) as f64 * 4.0, i as f64 * 0.9);
@@ -113,7 +111,13 @@ fn remote_stamps_equal_local_ones_through_a_faulty_server() {
         text.push_str(&format!("{ra:.8},{dec:.8}\n"));
     }
     std::fs::write(&positions, text).unwrap();
+    (hips, positions)
+}
 
+#[test]
+fn remote_stamps_equal_local_ones_through_a_faulty_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hips, positions) = scene(dir.path());
     let cache = dir.path().join("cache");
     let local_out = dir.path().join("local.npy");
     run_bulk(&options(hips.clone(), &positions, &local_out, &cache)).unwrap();
@@ -150,5 +154,100 @@ fn remote_stamps_equal_local_ones_through_a_faulty_server() {
     assert_eq!(
         std::fs::read(&again).unwrap(),
         std::fs::read(&local_out).unwrap()
+    );
+}
+
+/// nginx serving the HiPS directory as a plain static host, on a free loopback port.
+struct Nginx {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Drop for Nginx {
+    /// SIGTERM, not SIGKILL: the master then stops its workers too (a killed master leaves
+    /// them running, holding the test's output pipes).
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_nginx(binary: &str, hips: &Path, scratch: &Path) -> Nginx {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::create_dir_all(scratch).unwrap();
+    let s = scratch.display();
+    // As root, workers would drop to nobody and might not read the HiPS: keep the user.
+    let user = if std::env::var("USER").as_deref() == Ok("root") || unsafe_is_root() {
+        "user root;"
+    } else {
+        ""
+    };
+    let conf = format!(
+        "{user}\nworker_processes 1;\ndaemon off;\npid {s}/nginx.pid;\nerror_log {s}/error.log warn;\n\
+         events {{ worker_connections 256; }}\nhttp {{\n  types {{ application/fits fits; text/plain properties; }}\n\
+         default_type text/plain;\n  access_log off;\n  client_body_temp_path {s}/body;\n  proxy_temp_path {s}/proxy;\n\
+         fastcgi_temp_path {s}/fastcgi;\n  uwsgi_temp_path {s}/uwsgi;\n  scgi_temp_path {s}/scgi;\n\
+         server {{ listen 127.0.0.1:{port}; location /hips/ {{ alias {}/; }} }}\n}}\n",
+        hips.display()
+    );
+    let conf_path = scratch.join("nginx.conf");
+    std::fs::write(&conf_path, conf).unwrap();
+    // Killed and waited for when the `Nginx` is dropped.
+    #[allow(clippy::zombie_processes)]
+    let child = std::process::Command::new(binary)
+        .arg("-e")
+        .arg(scratch.join("error.log"))
+        .arg("-p")
+        .arg(scratch)
+        .arg("-c")
+        .arg(&conf_path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Nginx { child, port };
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!(
+        "nginx did not start: {}",
+        std::fs::read_to_string(scratch.join("error.log")).unwrap_or_default()
+    );
+}
+
+fn unsafe_is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+}
+
+#[test]
+fn remote_stamps_through_nginx_equal_local_ones() {
+    let Some(nginx) = common::ready_or_skip(
+        "nginx remote test",
+        common::run_installer("scripts/install-nginx.sh"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (hips, positions) = scene(dir.path());
+    let cache = dir.path().join("cache");
+    let local_out = dir.path().join("local.npy");
+    run_bulk(&options(hips.clone(), &positions, &local_out, &cache)).unwrap();
+    let server = start_nginx(&nginx, &hips, &dir.path().join("nginx"));
+    let url = PathBuf::from(format!("http://127.0.0.1:{}/hips", server.port));
+    let remote_out = dir.path().join("remote.npy");
+    let r = run_bulk(&options(url, &positions, &remote_out, &cache)).unwrap();
+    assert!(r.fetched.0 > 2, "{:?}", r.fetched);
+    assert_eq!(
+        std::fs::read(&local_out).unwrap(),
+        std::fs::read(&remote_out).unwrap(),
+        "stamps through nginx differ from local ones"
     );
 }
