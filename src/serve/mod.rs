@@ -11,6 +11,7 @@ mod cors;
 pub mod cutouts;
 mod error;
 mod files;
+mod guard;
 mod hipslist;
 mod landing;
 pub mod mount;
@@ -26,14 +27,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 pub use error::ServeError;
+pub use guard::{harden, merge_slashes, MAX_HEADER_BYTES, MAX_URI_BYTES};
 pub use mount::{default_name, Mount};
 pub use state::{AppState, DEFAULT_FILE_CACHE};
 
-/// Largest request body (the object list of `POST /cutouts`).
-const MAX_REQUEST_BODY: usize = 16 << 20;
+/// Largest request body (the object list of `POST /cutouts`); larger ones are 413.
+pub const MAX_REQUEST_BODY: usize = 16 << 20;
 
 /// What `hipsforge serve` was asked to serve, and how.
 #[derive(Debug, Clone, Default)]
@@ -50,10 +51,11 @@ pub struct ServeOptions {
     pub file_cache_bytes: usize,
 }
 
-/// The whole application: routes, CORS, compression, request limits, access log.
+/// The whole application: routes, CORS, compression, request limits, access log, and the
+/// guards of [`harden`] (slashes merged, URI and header limits, panics caught).
 pub fn router(o: &ServeOptions) -> Result<Router, ServeError> {
     let state = Arc::new(AppState::new(o)?);
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/", get(landing::landing))
         .route("/hipslist", get(hipslist::hipslist))
         .route("/aladin-lite/{*rest}", get(files::aladin_lite_file))
@@ -68,12 +70,8 @@ pub fn router(o: &ServeOptions) -> Result<Router, ServeError> {
         .layer(cors::cors_layer(o.cors_origin.as_deref())?)
         // One limit for every route, in place of axum's 2 MB default for extracted bodies.
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        ))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY));
+    Ok(harden(routes))
 }
 
 /// Resolves on SIGINT or SIGTERM.
