@@ -7,14 +7,12 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hipsforge::builder::{build, BuildOptions};
-use hipsforge::preview::{write_previews, PreviewFormat, PreviewOptions, Stretch};
 use hipsforge::serve::{router, ServeOptions};
 
 /// The view Aladin is asked for: the middle of the SDSS frame.
@@ -50,43 +48,41 @@ fn aladin_desktop_shows_a_served_hips() {
     };
     let dir = tempfile::tempdir().unwrap();
     let hips = dir.path().join("sdss");
-    let mut o = BuildOptions::new(
-        vec![common::shared_data().join("sdss/frame-r-002583-2-0136.fits.bz2")],
-        hips.clone(),
-        "ivo://test/P/SDSS/r",
-    );
-    o.tile_width = 256;
-    build(&o).unwrap();
-    let look = PreviewOptions {
-        formats: vec![PreviewFormat::Png],
-        cut: "-0.05 1.5".parse().unwrap(),
-        stretch: Stretch::Asinh,
-        verbose: false,
-    };
-    write_previews(&hips, &look).unwrap();
+    let built = Command::new(common::binary())
+        .arg("build")
+        .arg(common::shared_data().join("sdss/frame-r-002583-2-0136.fits.bz2"))
+        .arg("--out")
+        .arg(&hips)
+        .args([
+            "--id",
+            "ivo://test/P/SDSS/r",
+            "--tile-width",
+            "256",
+            "--format",
+            "fits,png",
+        ])
+        .args([
+            "--pixel-cut=-0.05 1.5",
+            "--stretch",
+            "asinh",
+            "--force",
+            "-q",
+        ])
+        .status()
+        .unwrap();
+    assert!(built.success());
 
-    // Every (status, path) the server answered, as the client wrote the path.
-    let seen = Arc::new(Mutex::new(Vec::<(u16, String)>::new()));
-    let log = seen.clone();
     let app = router(&ServeOptions {
         mounts: vec![("sdss".into(), hips.clone())],
         ..Default::default()
     })
-    .unwrap()
-    .layer(axum::middleware::from_fn(
-        move |req: axum::extract::Request, next: axum::middleware::Next| {
-            let log = log.clone();
-            async move {
-                let path = req.uri().path().to_string();
-                let res = next.run(req).await;
-                log.lock().unwrap().push((res.status().as_u16(), path));
-                res
-            }
-        },
-    ));
-    let addr = common::start_server(app);
+    .unwrap();
+    let seen = Seen::default();
+    let addr = common::start_server(
+        app.clone()
+            .layer(axum::middleware::from_fn_with_state(seen.clone(), record)),
+    );
 
-    // Our own view of the field: a hips2fits PNG as large as Aladin's view (fov set below).
     let mut failures = Vec::new();
     let cases = [
         (
@@ -113,7 +109,7 @@ fn aladin_desktop_shows_a_served_hips() {
         if std::env::var_os("KEEP_ALADIN_VIEWS").is_some() {
             let _ = std::fs::copy(&shot, std::env::temp_dir().join(format!("aladin-{i}.png")));
         }
-        let result = check_fetches(&asked, over_http).and_then(|()| compare(addr, &shot));
+        let result = check_fetches(&asked, over_http).and_then(|()| compare(&app, &shot));
         let slashes: Vec<&str> = asked
             .iter()
             .filter(|(_, p)| p.contains("//"))
@@ -130,6 +126,20 @@ fn aladin_desktop_shows_a_served_hips() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Every (status, path) the server answered, the path as the client wrote it.
+type Seen = Arc<Mutex<Vec<(u16, String)>>>;
+
+async fn record(
+    axum::extract::State(seen): axum::extract::State<Seen>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path().to_owned();
+    let answer = next.run(req).await;
+    seen.lock().unwrap().push((answer.status().as_u16(), path));
+    answer
 }
 
 /// Aladin by script, without GUI, on a private X display and a private home (no tile cache
@@ -227,19 +237,24 @@ fn block_means(img: &image::GrayImage, n: u32) -> Vec<f64> {
     out
 }
 
+/// Pearson's r from running sums.
 fn correlation(a: &[f64], b: &[f64]) -> f64 {
+    let [mut sx, mut sy, mut sxx, mut syy, mut sxy] = [0.0; 5];
+    for (x, y) in a.iter().zip(b) {
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        syy += y * y;
+        sxy += x * y;
+    }
     let n = a.len() as f64;
-    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
-    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
-    cov / (va * vb).sqrt()
+    (n * sxy - sx * sy) / ((n * sxx - sx * sx) * (n * syy - sy * sy)).sqrt()
 }
 
 /// The saved view against our hips2fits PNG of the same field (same size and field of view):
 /// not blank, and the grey levels of 32-pixel blocks correlated (the star density of the
 /// cluster field falls across the view).
-fn compare(addr: std::net::SocketAddr, shot: &Path) -> Result<String, String> {
+fn compare(app: &axum::Router, shot: &Path) -> Result<String, String> {
     let view = image::open(shot)
         .map_err(|e| format!("saved view: {e}"))?
         .to_luma8();
@@ -249,7 +264,7 @@ fn compare(addr: std::net::SocketAddr, shot: &Path) -> Result<String, String> {
     let target = format!(
         "/hips-image-services/hips2fits?hips=sdss&width={w}&height={h}&fov={fov}&ra={RA}&dec={DEC}&projection=TAN&format=png&min_cut=-0.05&max_cut=1.5&stretch=asinh"
     );
-    let ours = image::load_from_memory(&http_get(addr, &target)?)
+    let ours = image::load_from_memory(&hips2fits(app, &target)?)
         .map_err(|e| format!("hips2fits PNG: {e}"))?
         .to_luma8();
     let lit = view.pixels().filter(|p| p.0[0] > 40).count() as f64 / (w * h) as f64;
@@ -268,23 +283,24 @@ fn compare(addr: std::net::SocketAddr, shot: &Path) -> Result<String, String> {
     }
 }
 
-/// The body of a GET on loopback (Connection: close, Content-Length answers).
-fn http_get(addr: std::net::SocketAddr, target: &str) -> Result<Vec<u8>, String> {
-    let mut s = std::net::TcpStream::connect(addr).map_err(|e| e.to_string())?;
-    write!(
-        s,
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .map_err(|e| e.to_string())?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no header end")?;
-    let head = String::from_utf8_lossy(&raw[..split]);
-    if !head.starts_with("HTTP/1.1 200") {
-        return Err(format!("{target}: {head}"));
-    }
-    Ok(raw[split + 4..].to_vec())
+/// Our hips2fits answer for `target`, asked of the same router in process.
+fn hips2fits(app: &axum::Router, target: &str) -> Result<Vec<u8>, String> {
+    use tower::ServiceExt;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let req = axum::http::Request::get(target)
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let answer = app.clone().oneshot(req).await.map_err(|e| e.to_string())?;
+        if answer.status() != 200 {
+            return Err(format!("{target}: HTTP {}", answer.status()));
+        }
+        let body = axum::body::to_bytes(answer.into_body(), usize::MAX)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(body.to_vec())
+    })
 }
