@@ -619,6 +619,13 @@ fn repeated_slashes_merge_without_leaving_a_root() {
         ("/first//%2e%2e//%2e%2e//etc/passwd", 404),
         ("/first//..%2F..%2Fetc/passwd", 404),
         ("/first//\\..\\properties", 404),
+        // Tile paths beyond their order's cells (a MOC lookup overflowed on these).
+        (
+            "/first/Norder0/Dir18446744073709550000/Npix18446744073709551615.png",
+            404,
+        ),
+        ("/first//Norder3//Dir90000//Npix99999.fits", 404),
+        ("/first/Norder30/Dir0/Npix0.png", 404),
     ];
     for (target, status) in cases {
         let a = get(addr, target);

@@ -134,8 +134,8 @@ async fn on_blocking_pool<T: Send + 'static>(
     Ok(finished?)
 }
 
-/// Deepest HEALPix order (cdshealpix's depth table ends there).
-pub const MAX_ORDER: u8 = 29;
+/// Deepest HEALPix order a request may name (cdshealpix's depth table ends there).
+pub const MAX_ORDER: u8 = crate::hips::geometry::MAX_DEPTH;
 
 /// What a hips2fits answer is encoded as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
