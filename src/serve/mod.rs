@@ -4,7 +4,9 @@
 //!
 //! One concern per file: `state` (what handlers share), `files` (one file, with
 //! `conditional` and `range`), `hipslist`, `landing`, [`cutouts`], [`mount`] (path rules),
-//! `cors` and `error` (startup errors). This file assembles them into the [`router`].
+//! `cors`, `error` (startup errors) and `guard` (what every request passes first: slashes
+//! merged, URI and header limits, panics caught, access log). This file assembles them into
+//! the [`router`].
 
 mod conditional;
 mod cors;
