@@ -650,7 +650,8 @@ fn oversized_uris_headers_and_bodies_are_refused() {
         "a".repeat(hipsforge::serve::MAX_URI_BYTES - 18)
     );
     assert_eq!(get(addr, &at_limit).status, 200);
-    // Headers: one big one, many small ones (ours), and a huge block (hyper's own 431).
+    // Headers: one big one, many small ones (ours), a huge block (hyper's own 431, ~400 KB),
+    // and more than 100 tiny ones (hyper's header count).
     let header_cases = [
         format!(
             "X-Big: {}\r\n",
@@ -660,6 +661,7 @@ fn oversized_uris_headers_and_bodies_are_refused() {
             .map(|i| format!("X-H{i}: {}\r\n", "c".repeat(400)))
             .collect(),
         format!("X-Huge: {}\r\n", "d".repeat(600_000)),
+        (0..150).map(|i| format!("X-{i}: e\r\n")).collect(),
     ];
     for (i, extra) in header_cases.iter().enumerate() {
         let a = send(
