@@ -28,8 +28,15 @@ pub(super) struct CachedFile {
 const MAX_CACHED_FILE: u64 = 8 << 20;
 
 /// `GET /{name}`: the mount's root is `/{name}/`, so relative links in its index.html resolve.
-pub(super) async fn redirect_to_mount_root(UrlPath(name): UrlPath<String>) -> Redirect {
-    Redirect::permanent(&format!("/{name}/"))
+/// Only a mounted name redirects: `/%2F%2Fhost` must not become a redirect to `//host/`.
+pub(super) async fn redirect_to_mount_root(
+    State(state): State<Arc<AppState>>,
+    UrlPath(name): UrlPath<String>,
+) -> Response {
+    match state.mount(&name) {
+        Some(m) => Redirect::permanent(&format!("/{}/", m.name)).into_response(),
+        None => not_found(),
+    }
 }
 
 /// `GET /{name}/`: the mount's index.html.

@@ -4,13 +4,16 @@
 //!
 //! One concern per file: `state` (what handlers share), `files` (one file, with
 //! `conditional` and `range`), `hipslist`, `landing`, [`cutouts`], [`mount`] (path rules),
-//! `cors` and `error` (startup errors). This file assembles them into the [`router`].
+//! `cors`, `error` (startup errors) and `guard` (what every request passes first: slashes
+//! merged, URI and header limits, panics caught, access log). This file assembles them into
+//! the [`router`].
 
 mod conditional;
 mod cors;
 pub mod cutouts;
 mod error;
 mod files;
+mod guard;
 mod hipslist;
 mod landing;
 pub mod mount;
@@ -26,14 +29,14 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 
 pub use error::ServeError;
+pub use guard::{harden, merge_slashes, MAX_HEADER_BYTES, MAX_URI_BYTES};
 pub use mount::{default_name, Mount};
 pub use state::{AppState, DEFAULT_FILE_CACHE};
 
-/// Largest request body (the object list of `POST /cutouts`).
-const MAX_REQUEST_BODY: usize = 16 << 20;
+/// Largest request body (the object list of `POST /cutouts`); larger ones are 413.
+pub const MAX_REQUEST_BODY: usize = 16 << 20;
 
 /// What `hipsforge serve` was asked to serve, and how.
 #[derive(Debug, Clone, Default)]
@@ -50,10 +53,11 @@ pub struct ServeOptions {
     pub file_cache_bytes: usize,
 }
 
-/// The whole application: routes, CORS, compression, request limits, access log.
+/// The whole application: routes, CORS, compression, request limits, access log, and the
+/// guards of [`harden`] (slashes merged, URI and header limits, panics caught).
 pub fn router(o: &ServeOptions) -> Result<Router, ServeError> {
     let state = Arc::new(AppState::new(o)?);
-    Ok(Router::new()
+    let routes = Router::new()
         .route("/", get(landing::landing))
         .route("/hipslist", get(hipslist::hipslist))
         .route("/aladin-lite/{*rest}", get(files::aladin_lite_file))
@@ -68,12 +72,8 @@ pub fn router(o: &ServeOptions) -> Result<Router, ServeError> {
         .layer(cors::cors_layer(o.cors_origin.as_deref())?)
         // One limit for every route, in place of axum's 2 MB default for extracted bodies.
         .layer(DefaultBodyLimit::disable())
-        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(tracing::Level::INFO))
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
-        ))
+        .layer(RequestBodyLimitLayer::new(MAX_REQUEST_BODY));
+    Ok(harden(routes))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -151,7 +151,8 @@ impl Mount {
     }
 }
 
-/// `NorderK/DirD/NpixN.ext` → (K, N) when D is N's directory; other paths → `None`.
+/// `NorderK/DirD/NpixN.ext` → (K, N) when K ≤ 29, N is a cell of order K (N < 12·4^K) and D
+/// is N's directory; other paths → `None`.
 pub fn parse_tile_path(segments: &[&str]) -> Option<(u8, u64)> {
     let [norder, dir, file] = segments else {
         return None;
@@ -159,7 +160,8 @@ pub fn parse_tile_path(segments: &[&str]) -> Option<(u8, u64)> {
     let order: u8 = norder.strip_prefix("Norder")?.parse().ok()?;
     let d: u64 = dir.strip_prefix("Dir")?.parse().ok()?;
     let npix: u64 = file.strip_prefix("Npix")?.split('.').next()?.parse().ok()?;
-    (order <= 29 && d == npix / 10_000 * 10_000).then_some((order, npix))
+    let cells = (order <= 29).then(|| 12u64 << (2 * order as u32))?;
+    (npix < cells && d == npix / 10_000 * 10_000).then_some((order, npix))
 }
 
 /// Content type by file name (`properties` and `hipslist` are text).
@@ -209,6 +211,21 @@ mod tests {
             None
         );
         assert_eq!(parse_tile_path(&["Norder3", "Allsky.png"]), None);
+        // Beyond the order's cells (the MOC lookup would overflow), or beyond HEALPix.
+        assert_eq!(parse_tile_path(&["Norder0", "Dir0", "Npix12.png"]), None);
+        assert_eq!(
+            parse_tile_path(&[
+                "Norder0",
+                "Dir18446744073709550000",
+                "Npix18446744073709551615.png"
+            ]),
+            None
+        );
+        assert_eq!(parse_tile_path(&["Norder30", "Dir0", "Npix0.png"]), None);
+        assert_eq!(
+            parse_tile_path(&["Norder29", "Dir0", "Npix0.png"]),
+            Some((29, 0))
+        );
         assert_eq!(
             content_type(Path::new("/a/Norder3/Dir0/Npix1.fits")),
             "application/fits"
