@@ -24,6 +24,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$(sources_hash)" ] ||
   ! "$py" -c "import hipsforge._hipsforge" >/dev/null 2>&1; then
   (
     export VIRTUAL_ENV=$venv PATH=$venv/bin:$PATH CARGO_TARGET_DIR=$root/target/python-build
+    # Incremental release builds: a change recompiles only what it touches (wheels made by
+    # `pip install ./python` are built without it).
+    export CARGO_PROFILE_RELEASE_INCREMENTAL=true
     unset CONDA_PREFIX
     nice -n 10 maturin develop --release --quiet -m python/Cargo.toml
   ) >&2
