@@ -266,10 +266,15 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
         resumed,
         seconds: started.elapsed().as_secs_f64(),
         manifest: manifest_file,
-        fetched: surveys.iter().fold((0, 0), |(f, b), s| {
-            let (sf, sb) = s.hips.fetched();
-            (f + sf, b + sb)
-        }),
+        fetched: fetched(&surveys),
+    })
+}
+
+/// (files, bytes) fetched over the network for the HiPS given by URL among `surveys`.
+fn fetched<'a>(surveys: impl IntoIterator<Item = &'a Survey>) -> (u64, u64) {
+    surveys.into_iter().fold((0, 0), |(f, b), s| {
+        let (sf, sb) = s.hips.fetched();
+        (f + sf, b + sb)
     })
 }
 
@@ -337,7 +342,7 @@ fn progress_bar(verbose: bool, n: usize, done: usize) -> indicatif::ProgressBar 
     };
     bar.set_style(
         indicatif::ProgressStyle::with_template(
-            "cutouts [{bar:40}] {pos}/{len} {per_sec} eta {eta}",
+            "cutouts [{bar:40}] {pos}/{len} {per_sec} eta {eta} {msg}",
         )
         .expect("static template")
         .progress_chars("=> "),
@@ -442,6 +447,13 @@ impl ChunkJob<'_> {
             .sync()
             .map_err(|e| CutoutError::output(&o.out, e))?;
         self.progress.record(c, &lines)?;
+        let (files, bytes) = fetched(self.bands.iter().copied());
+        if files > 0 {
+            self.bar.set_message(format!(
+                "({files} files, {:.1} MB fetched)",
+                bytes as f64 / 1e6
+            ));
+        }
         Ok(lines)
     }
 }
