@@ -419,10 +419,51 @@ struct ChunkJob<'a> {
 }
 
 impl ChunkJob<'_> {
+    /// Fetches, into the disk mirror, the tile under each object of the chunk for every band
+    /// read from a server, `--connections` at a time: the stamps are then cut from disk, and
+    /// a cold run waits on the network in parallel, not tile after tile. Failures are left for
+    /// the cutting itself to report.
+    fn prefetch(&self, members: &[(u64, usize)]) {
+        let mut wanted: Vec<(usize, u8, u64)> = Vec::new();
+        for (b, band) in self.bands.iter().enumerate() {
+            if !band.hips.is_remote() {
+                continue;
+            }
+            let order = self
+                .o
+                .order
+                .unwrap_or_else(|| band.order_for(self.scale))
+                .min(band.hips.order);
+            let to_hips = Rotation::between(self.o.frame, band.hips.frame);
+            let layer = cdshealpix::nested::get(order);
+            for &(_, row) in members {
+                let p = &self.positions[row];
+                let (lon, lat) = to_hips.apply_lonlat(p.ra.to_radians(), p.dec.to_radians());
+                wanted.push((b, order, layer.hash(lon, lat)));
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return;
+        }
+        let per_thread = wanted.len().div_ceil(self.o.remote.max_connections.max(1));
+        std::thread::scope(|s| {
+            for group in wanted.chunks(per_thread) {
+                s.spawn(move || {
+                    for &(b, order, npix) in group {
+                        let _ = self.bands[b].hips.local_tile(order, npix);
+                    }
+                });
+            }
+        });
+    }
+
     /// Cuts, writes and syncs the stamps of one chunk, then records it; returns its manifest
     /// lines.
     fn run(&self, c: usize, members: &[(u64, usize)]) -> Result<ManifestLines, CutoutError> {
         let o = self.o;
+        self.prefetch(members);
         let mut lines = Vec::with_capacity(members.len());
         for &(_, row) in members {
             let p = &self.positions[row];

@@ -111,6 +111,11 @@ impl HipsDir {
         Ok(hips)
     }
 
+    /// Whether this HiPS is read from a server.
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
     /// (files, bytes) fetched over the network for this HiPS (0 for a directory).
     pub fn fetched(&self) -> (u64, u64) {
         self.remote.as_ref().map_or((0, 0), |r| r.0.fetched())
@@ -192,25 +197,28 @@ impl HipsDir {
 
     /// The tile in FITS storage layout, or `None` where the HiPS has no tile.
     pub fn read_tile(&self, order: u8, npix: u64) -> Result<Option<Vec<f32>>, ReadError> {
-        let path = tile_path(&self.root, order, npix, "fits");
-        if let Some(remote) = &self.remote {
-            let (client, coverage) = remote.as_ref();
-            if coverage
-                .as_ref()
-                .is_some_and(|c| !c.intersects_cell(order, npix))
-            {
-                return Ok(None);
-            }
-            let rel = path.strip_prefix(&self.root).expect("tile path under root");
-            let Some(local) = client.local(&rel.to_string_lossy(), false)? else {
-                return Ok(None);
-            };
-            return Ok(Some(read_tile(&local, self.width)?));
+        match self.local_tile(order, npix)? {
+            Some(path) => Ok(Some(read_tile(&path, self.width)?)),
+            None => Ok(None),
         }
-        if !path.exists() {
+    }
+
+    /// The tile's file on this machine — for a HiPS on a server, fetched into the mirror
+    /// first — or `None` where the HiPS has no such tile.
+    pub fn local_tile(&self, order: u8, npix: u64) -> Result<Option<PathBuf>, ReadError> {
+        let path = tile_path(&self.root, order, npix, "fits");
+        let Some(remote) = &self.remote else {
+            return Ok(path.exists().then_some(path));
+        };
+        let (client, coverage) = remote.as_ref();
+        if coverage
+            .as_ref()
+            .is_some_and(|c| !c.intersects_cell(order, npix))
+        {
             return Ok(None);
         }
-        Ok(Some(read_tile(&path, self.width)?))
+        let rel = path.strip_prefix(&self.root).expect("tile path under root");
+        client.local(&rel.to_string_lossy(), false)
     }
 }
 
