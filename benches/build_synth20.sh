@@ -14,17 +14,9 @@ runs=${RUNS:-3}
 orders=${ORDERS:-9}
 mkdir -p "$work"
 
-# The generator needs numpy and astropy: a private venv, made once.
-if [ ! -f "$work/synth20/img_20.fits" ]; then
-  if [ ! -x "$work/venv/bin/python" ]; then
-    python3 -m venv "$work/venv"
-    "$work/venv/bin/pip" install --quiet numpy astropy
-  fi
-  "$work/venv/bin/python" "$root/../shared/bench/make_synth.py" "$work/synth20"
-fi
-
-cargo build --release --quiet
-bin=$root/target/release/hipsforge
+. "$root/benches/common.sh"
+bench_synth20
+bench_binary
 for order in $orders; do
   best=""
   for _ in $(seq "$runs"); do

@@ -12,23 +12,10 @@ work=${BENCH_DIR:-$root/target/bench}
 n=${POSITIONS:-100000}
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-[ "${SKIP_CARGO:-0}" = 1 ] || cargo build --release --quiet
-bin=$root/target/release/hipsforge
-
-if [ ! -f "$work/synth20/img_20.fits" ]; then
-  if [ ! -x "$work/venv/bin/python" ]; then
-    python3 -m venv "$work/venv"
-    "$work/venv/bin/pip" install --quiet numpy astropy
-  fi
-  "$work/venv/bin/python" "$root/../shared/bench/make_synth.py" "$work/synth20"
-fi
-hips=$work/cutout-hips
-[ -f "$hips/properties" ] || "$bin" build "$work/synth20" --out "$hips" --id ivo://bench/P/synth20 --order 9 --force -q
-
-# Random positions inside the mosaic (RA 149.45..150.55, Dec 1.55..2.45), fixed seed.
-pos=$work/positions-$n.csv
-awk -v n="$n" 'BEGIN { srand(7); print "id,ra,dec";
-  for (i = 0; i < n; i++) printf "obj%d,%.6f,%.6f\n", i, 149.45 + rand() * 1.1, 1.55 + rand() * 0.9 }' > "$pos"
+. "$root/benches/common.sh"
+bench_binary
+bench_synth20_hips
+bench_positions "$n"
 
 run() {
   local label=$1; shift
@@ -38,9 +25,7 @@ run "1 band " --hips "$hips" --out "$work/c1.npy"
 run "5 bands" --hips u="$hips" --hips g="$hips" --hips r="$hips" --hips i="$hips" --hips z="$hips" --out "$work/c5.npy"
 
 # HTTP: one hips2fits request per random position (28×28 FITS), wrk on loopback.
-if ! command -v wrk >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
+bench_tools
 port=18090
 RUST_LOG=warn "$bin" serve synth="$hips" --addr 127.0.0.1:$port 2>"$work/cutout-serve.log" &
 server=$!

@@ -25,14 +25,9 @@ mount=hips
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
-if ! command -v wrk >/dev/null; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1
-fi
-if [ "${SKIP_CARGO:-0}" != 1 ]; then
-  cargo build --release --quiet
-fi
-bin=$root/target/release/hipsforge
-[ -x "$bin" ] || { echo "no $bin (build it, or unset SKIP_CARGO)" >&2; exit 1; }
+. "$root/benches/common.sh"
+bench_tools
+bench_binary
 
 if [ -n "${HIPS:-}" ]; then
   hips=$(cd "$HIPS" && pwd)

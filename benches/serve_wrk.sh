@@ -35,35 +35,17 @@ mount=hips
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
 
-# --- Tools: wrk and nginx from Debian, only when missing. ---------------------------------
-if ! command -v wrk >/dev/null || ! command -v nginx >/dev/null; then
-  # nginx lives in /usr/sbin, which may not be on a user's PATH.
-  if ! command -v wrk >/dev/null || ! [ -x /usr/sbin/nginx ]; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null 2>&1
-  fi
-fi
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+# --- Tools (wrk and nginx from Debian, only when missing) and the binary. ------------------
 # The Debian package starts a system nginx on port 80; it is left alone (we use our own config).
-
-# --- The binary. ----------------------------------------------------------------------------
-if [ "${SKIP_CARGO:-0}" != 1 ]; then
-  cargo build --release --quiet
-fi
-bin=$root/target/release/hipsforge
-[ -x "$bin" ] || { echo "no $bin (build it, or unset SKIP_CARGO)" >&2; exit 1; }
+. "$root/benches/common.sh"
+bench_tools nginx
+bench_binary
 
 # --- The HiPS to serve: given, or synth-20 built at order 9 with FITS and PNG tiles. ---------
 if [ -n "${HIPS:-}" ]; then
   hips=$(cd "$HIPS" && pwd)
 else
-  if [ ! -d "$work/synth20" ]; then
-    # The generator needs numpy and astropy: a private venv, made once.
-    if [ ! -x "$work/venv/bin/python" ]; then
-      python3 -m venv "$work/venv"
-      "$work/venv/bin/pip" install -q numpy astropy
-    fi
-    "$work/venv/bin/python" "$root/../shared/bench/make_synth.py" "$work/synth20"
-  fi
+  bench_synth20
   hips=$work/serve-hips
   if [ ! -f "$hips/properties" ]; then
     echo "building $hips ..."

@@ -30,25 +30,11 @@ fn scene_hips_mapped(dir: &Path, name: &str, map: impl Fn(f32) -> f32) -> PathBu
 }
 
 fn options(hips: [&Path; 2], positions: &Path, out: &Path, size: usize) -> BulkOptions {
-    BulkOptions {
-        remote: Default::default(),
-        bands: vec![
-            ("a".into(), hips[0].to_path_buf()),
-            ("b".into(), hips[1].to_path_buf()),
-        ],
-        positions: positions.to_path_buf(),
-        columns: Default::default(),
-        size,
-        scale_deg: Some(0.9 / 3600.0),
-        projection: "TAN".into(),
-        frame: Frame::Equatorial,
-        kernel: Kernel::Bilinear,
-        order: None,
-        out: out.to_path_buf(),
-        restart: false,
-        cache_bytes: 64 << 20,
-        verbose: false,
-    }
+    let bands = vec![
+        ("a".into(), hips[0].to_path_buf()),
+        ("b".into(), hips[1].to_path_buf()),
+    ];
+    common::bulk_options(bands, positions, out, size)
 }
 
 /// The float32 values of a .npy file and its shape.

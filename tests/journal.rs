@@ -237,18 +237,7 @@ fn integer_tiles_resume_to_the_same_bytes() {
     let o = run(build_command(&input, &out, &["--bitpix", "16"]));
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     // An interruption after TILES: every parent and all previews gone, leaves kept.
-    let order = std::fs::read_dir(&out)
-        .unwrap()
-        .filter_map(|e| {
-            e.ok()?
-                .file_name()
-                .to_str()?
-                .strip_prefix("Norder")?
-                .parse::<u8>()
-                .ok()
-        })
-        .max()
-        .unwrap();
+    let order = hipsforge::reader::HipsDir::open(&out).unwrap().order;
     for k in 0..order {
         std::fs::remove_dir_all(out.join(format!("Norder{k}"))).unwrap();
     }

@@ -16,10 +16,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hipsforge::builder::{build, BuildOptions};
 use hipsforge::cutout::bulk::{run_bulk, BulkOptions};
-use hipsforge::cutout::Kernel;
 use hipsforge::reader::RemoteOptions;
 use hipsforge::serve::{router, ServeOptions};
-use hipsforge::wcs::Frame;
 
 /// What the faulty server saw.
 #[derive(Default)]
@@ -68,25 +66,14 @@ fn faulty_server(hips: &Path, seen: Arc<Seen>) -> std::net::SocketAddr {
 
 fn options(band: PathBuf, positions: &Path, out: &Path, cache: &Path) -> BulkOptions {
     BulkOptions {
-        bands: vec![("r".into(), band)],
-        positions: positions.to_path_buf(),
-        columns: Default::default(),
-        size: 28,
-        scale_deg: Some(0.9 / 3600.0),
-        projection: "TAN".into(),
-        frame: Frame::Equatorial,
-        kernel: Kernel::Bilinear,
-        order: None,
-        out: out.to_path_buf(),
         restart: true,
-        cache_bytes: 64 << 20,
         remote: RemoteOptions {
             cache_dir: cache.to_path_buf(),
             max_connections: 4,
             attempts: 4,
             timeout: Duration::from_secs(1),
         },
-        verbose: false,
+        ..common::bulk_options(vec![("r".into(), band)], positions, out, 28)
     }
 }
 

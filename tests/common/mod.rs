@@ -477,3 +477,28 @@ pub fn scene_positions(dir: &std::path::Path, n: usize) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// Bulk-cutout options for tests: `bands` into `out` at 0.9″ pixels, TAN, bilinear, ICRS.
+pub fn bulk_options(
+    bands: Vec<(String, PathBuf)>,
+    positions: &std::path::Path,
+    out: &std::path::Path,
+    size: usize,
+) -> hipsforge::cutout::bulk::BulkOptions {
+    hipsforge::cutout::bulk::BulkOptions {
+        remote: Default::default(),
+        bands,
+        positions: positions.to_path_buf(),
+        columns: Default::default(),
+        size,
+        scale_deg: Some(0.9 / 3600.0),
+        projection: "TAN".into(),
+        frame: hipsforge::wcs::Frame::Equatorial,
+        kernel: hipsforge::cutout::Kernel::Bilinear,
+        order: None,
+        out: out.to_path_buf(),
+        restart: false,
+        cache_bytes: 64 << 20,
+        verbose: false,
+    }
+}
