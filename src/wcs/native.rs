@@ -1,0 +1,280 @@
+//! Projections of our own where mapproj 0.4 loses digits or accepts what it cannot invert:
+//! AIT (its projection takes `cos b − cos b cos l`, which cancels near the reference point:
+//! 1e-4 px at 0.5 px from CRPIX) and ZPN (its deprojection goes through `sqrt(1 − cos²θ)`, 1e-4
+//! px near CRPIX; it stops at 1 mas; it takes a polynomial that never increases). Same
+//! conventions as mapproj's centred projections: native frame x towards the reference point,
+//! y east, z north; plane coordinates in radians.
+
+use std::f64::consts::PI;
+
+/// A projection in its native frame (reference point on +x).
+pub(super) trait Native: Send + Sync {
+    /// Native unit vector → plane.
+    fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)>;
+    /// Plane → native unit vector.
+    fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]>;
+}
+
+/// A native projection turned to its reference point (mapproj's rotation, so that results
+/// match its centred projections).
+pub(super) struct Centred<N> {
+    rows: [[f64; 3]; 3],
+    native: N,
+}
+
+impl<N: Native> Centred<N> {
+    /// `lon`, `lat` of the reference point in radians.
+    pub(super) fn new(native: N, lon: f64, lat: f64) -> Centred<N> {
+        let (sl, cl) = lon.sin_cos();
+        let (sb, cb) = lat.sin_cos();
+        Centred {
+            rows: [
+                [cl * cb, sl * cb, sb],
+                [-sl, cl, 0.0],
+                [-cl * sb, -sl * sb, cb],
+            ],
+            native,
+        }
+    }
+
+    pub(super) fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)> {
+        let r = &self.rows;
+        let dot = |row: &[f64; 3]| row[0] * v[0] + row[1] * v[1] + row[2] * v[2];
+        self.native.proj([dot(&r[0]), dot(&r[1]), dot(&r[2])])
+    }
+
+    pub(super) fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]> {
+        let n = self.native.unproj(x, y)?;
+        let r = &self.rows;
+        Some(std::array::from_fn(|j| {
+            r[0][j] * n[0] + r[1][j] * n[1] + r[2][j] * n[2]
+        }))
+    }
+}
+
+/// Hammer-Aitoff (paper II, section 5.3.4).
+pub(super) struct Aitoff;
+
+impl Native for Aitoff {
+    fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)> {
+        let phi = v[1].atan2(v[0]);
+        let theta = v[2].atan2(v[0].hypot(v[1]));
+        let (sh, ch) = (phi / 2.0).sin_cos();
+        let (st, ct) = theta.sin_cos();
+        let gamma = (2.0 / (1.0 + ct * ch)).sqrt();
+        Some((2.0 * gamma * ct * sh, gamma * st))
+    }
+
+    fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]> {
+        // Inside the ellipse x²/8 + y²/2 ≤ 1.
+        let s = x * x / 16.0 + y * y / 4.0;
+        if !(0.0..=0.5).contains(&s) {
+            return None;
+        }
+        let z = (1.0 - s).sqrt();
+        let phi = 2.0 * (z * x / 2.0).atan2(2.0 * z * z - 1.0);
+        let theta = (y * z).clamp(-1.0, 1.0).asin();
+        let (sp, cp) = phi.sin_cos();
+        let (st, ct) = theta.sin_cos();
+        Some([ct * cp, ct * sp, st])
+    }
+}
+
+/// Zenithal polynomial (paper II, section 5.1.7): plane radius `R(θ) = Σ p_m θ^m` at angular
+/// distance θ from the reference point, on the range of θ where R is non-negative and
+/// increasing.
+pub(super) struct ZenithalPolynomial {
+    p: Vec<f64>,
+    theta: (f64, f64),
+    radius: (f64, f64),
+}
+
+fn poly(p: &[f64], x: f64) -> f64 {
+    p.iter().rev().fold(0.0, |acc, c| acc * x + c)
+}
+
+fn dpoly(p: &[f64], x: f64) -> f64 {
+    p.iter()
+        .enumerate()
+        .skip(1)
+        .rev()
+        .fold(0.0, |acc, (m, c)| acc * x + m as f64 * c)
+}
+
+/// The boundary between `yes` (where `f` holds) and `no` (where it does not), on its `yes`
+/// side, to the last bit.
+fn bisect(mut yes: f64, mut no: f64, f: impl Fn(f64) -> bool) -> f64 {
+    for _ in 0..200 {
+        let mid = 0.5 * (yes + no);
+        if mid == yes || mid == no {
+            break;
+        }
+        if f(mid) {
+            yes = mid;
+        } else {
+            no = mid;
+        }
+    }
+    yes
+}
+
+impl ZenithalPolynomial {
+    /// `p`: PV2_0, PV2_1, … (finite). `None` when R is nowhere non-negative and increasing.
+    pub(super) fn new(p: Vec<f64>) -> Option<ZenithalPolynomial> {
+        // 1 arcmin: the finest wiggle of a real distortion polynomial is far wider.
+        let step = (1.0f64 / 60.0).to_radians();
+        let n = (PI / step).ceil() as usize;
+        let at = |i: usize| (i as f64 * step).min(PI);
+        // θmin: R ≥ 0 from there on.
+        let first = (0..=n).find(|&i| poly(&p, at(i)) >= 0.0)?;
+        let theta_min = if first == 0 {
+            0.0
+        } else {
+            // R < 0 at at(first - 1), R ≥ 0 at at(first): the root, on its non-negative side.
+            bisect(at(first), at(first - 1), |t| poly(&p, t) >= 0.0)
+        };
+        // θmax: where R stops increasing.
+        let increasing = |t: f64| dpoly(&p, t) > 0.0;
+        let probe = theta_min + step / 2.0;
+        if !increasing(probe) {
+            return None;
+        }
+        let mut last = probe;
+        let mut theta_max = PI;
+        let mut t = probe;
+        while t < PI {
+            t = (t + step).min(PI);
+            if !increasing(t) {
+                theta_max = bisect(last, t, increasing);
+                break;
+            }
+            last = t;
+        }
+        let radius = (poly(&p, theta_min), poly(&p, theta_max));
+        (radius.0.is_finite() && radius.1.is_finite() && radius.1 > radius.0).then_some(
+            ZenithalPolynomial {
+                p,
+                theta: (theta_min, theta_max),
+                radius,
+            },
+        )
+    }
+
+    /// θ with R(θ) = r, for r in the radius range: Newton kept inside a shrinking bracket.
+    fn solve(&self, r: f64) -> f64 {
+        let (mut lo, mut hi) = self.theta;
+        let p = &self.p;
+        let mut t = if p.len() > 1 && p[1] > 0.0 {
+            ((r - p[0]) / p[1]).clamp(lo, hi)
+        } else {
+            0.5 * (lo + hi)
+        };
+        for _ in 0..100 {
+            let f = poly(p, t) - r;
+            if f == 0.0 {
+                return t;
+            }
+            if f < 0.0 {
+                lo = t;
+            } else {
+                hi = t;
+            }
+            let d = dpoly(p, t);
+            let mut next = t - f / d;
+            if !(next > lo && next < hi) {
+                next = 0.5 * (lo + hi);
+            }
+            if (next - t).abs() <= 1e-16 * t.abs() || hi - lo <= 4.0 * f64::EPSILON * hi {
+                return next;
+            }
+            t = next;
+        }
+        t
+    }
+}
+
+impl Native for ZenithalPolynomial {
+    fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)> {
+        let s = v[1].hypot(v[2]);
+        let theta = s.atan2(v[0]);
+        if !(self.theta.0..=self.theta.1).contains(&theta) {
+            return None;
+        }
+        let r = poly(&self.p, theta);
+        if s == 0.0 {
+            // The reference point: a point only if R(0) = 0.
+            return (r == 0.0).then_some((0.0, 0.0));
+        }
+        Some((r * (v[1] / s), r * (v[2] / s)))
+    }
+
+    fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]> {
+        let r = x.hypot(y);
+        if !(self.radius.0..=self.radius.1).contains(&r) {
+            return None;
+        }
+        if r == 0.0 {
+            return (self.theta.0 == 0.0).then_some([1.0, 0.0, 0.0]);
+        }
+        let theta = self.solve(r);
+        // The bracket closes on the root; a polynomial too steep to meet r is no root.
+        let residual = poly(&self.p, theta) - r;
+        if residual.is_nan() || residual.abs() > 1e-12 * (1.0 + r) {
+            return None;
+        }
+        let (st, ct) = theta.sin_cos();
+        Some([ct, st * (x / r), st * (y / r)])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(lon: f64, lat: f64) -> [f64; 3] {
+        let (sl, cl) = lon.sin_cos();
+        let (sb, cb) = lat.sin_cos();
+        [cb * cl, cb * sl, sb]
+    }
+
+    #[test]
+    fn aitoff_round_trips_near_and_far_from_the_centre() {
+        for (lon, lat) in [
+            (1e-7, 0.0),
+            (0.0, -3e-8),
+            (2.5, 1.2),
+            (-3.1, -0.3),
+            (0.3, 1.5),
+        ] {
+            let v = unit(lon, lat);
+            let (x, y) = Aitoff.proj(v).unwrap();
+            let w = Aitoff.unproj(x, y).unwrap();
+            for i in 0..3 {
+                assert!((v[i] - w[i]).abs() < 1e-14, "{lon} {lat}: {v:?} {w:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn zpn_domain_and_precision() {
+        // UKIDSS: R = θ − 60 θ³ increases up to θ = 1/√180.
+        let z = ZenithalPolynomial::new(vec![0.0, 1.0, 0.0, -60.0]).unwrap();
+        assert!((z.theta.1 - (1.0f64 / 180.0).sqrt()).abs() < 1e-12);
+        for theta in [1e-9f64, 1e-6, 0.01, 0.07] {
+            let v = [theta.cos(), theta.sin() * 0.6, theta.sin() * 0.8];
+            let (x, y) = z.proj(v).unwrap();
+            let w = z.unproj(x, y).unwrap();
+            for i in 0..3 {
+                assert!(
+                    (v[i] - w[i]).abs() < 1e-16 + 1e-12 * theta,
+                    "{theta}: {v:?} {w:?}"
+                );
+            }
+        }
+        // Beyond the turning point there is no sky.
+        assert!(z.proj([0.1f64.cos(), 0.1f64.sin(), 0.0]).is_none());
+        // Nowhere increasing, or all zero: refused.
+        assert!(ZenithalPolynomial::new(vec![0.0]).is_none());
+        assert!(ZenithalPolynomial::new(vec![0.0, -1.0]).is_none());
+    }
+}
