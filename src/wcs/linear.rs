@@ -20,7 +20,7 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// Fails when the matrix is singular.
+    /// Fails when the matrix is singular (or so nearly that its inverse overflows).
     pub fn new(crpix: [f64; 2], cd: [[f64; 2]; 2]) -> Option<Linear> {
         let det = cd[0][0] * cd[1][1] - cd[0][1] * cd[1][0];
         if det == 0.0 || !det.is_finite() {
@@ -31,7 +31,12 @@ impl Linear {
             [cd[1][1] / det, -cd[0][1] / det],
             [-cd[1][0] / det, cd[0][0] / det],
         ];
-        Some(Linear { crpix, cd, inverse })
+        // A determinant near the smallest f64 leaves an infinite inverse: singular too.
+        inverse
+            .iter()
+            .flatten()
+            .all(|v| v.is_finite())
+            .then_some(Linear { crpix, cd, inverse })
     }
 
     /// Reads CRPIX and the matrix; `Err` names the keyword at fault.

@@ -80,6 +80,49 @@ impl Native for Aitoff {
     }
 }
 
+/// Slant orthographic (paper II, section 5.1.5: SIN with PV2_1 = ξ, PV2_2 = η). mapproj's
+/// deprojection tests its domain with a typo (`y·yp` for `y·zp`) and drops sky it projects.
+pub(super) struct SlantSin {
+    xi: f64,
+    eta: f64,
+}
+
+impl SlantSin {
+    pub(super) fn new(xi: f64, eta: f64) -> SlantSin {
+        SlantSin { xi, eta }
+    }
+}
+
+impl Native for SlantSin {
+    fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)> {
+        // Seen along (1, ξ, η): the front hemisphere of that direction.
+        if v[0] + self.xi * v[1] + self.eta * v[2] < 0.0 {
+            return None;
+        }
+        let s = 1.0 - v[0];
+        Some((v[1] + self.xi * s, v[2] + self.eta * s))
+    }
+
+    fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]> {
+        // X² + (x − ξ(1 − X))² + (y − η(1 − X))² = 1: the larger root is the front point.
+        let (xi, eta) = (self.xi, self.eta);
+        let tg2 = xi * xi + eta * eta;
+        let rp = xi * x + eta * y;
+        let a = 1.0 + tg2;
+        let b = 2.0 * (rp - tg2);
+        let c = x * x + y * y - 2.0 * rp + tg2 - 1.0;
+        let disc = b * b - 4.0 * a * c;
+        if disc.is_nan() || disc < 0.0 {
+            return None;
+        }
+        // Roots without cancellation: q/a and c/q.
+        let q = -0.5 * (b + disc.sqrt().copysign(b));
+        let big = if q == 0.0 { 0.0 } else { (q / a).max(c / q) };
+        let s = 1.0 - big;
+        Some([big, x - xi * s, y - eta * s])
+    }
+}
+
 /// Zenithal polynomial (paper II, section 5.1.7): plane radius `R(θ) = Σ p_m θ^m` at angular
 /// distance θ from the reference point, on the range of θ where R is non-negative and
 /// increasing.

@@ -4,17 +4,11 @@
 use mapproj::{
     cylindrical::{car::Car, cea::Cea, mer::Mer},
     pseudocyl::{mol::Mol, sfl::Sfl},
-    zenithal::{
-        arc::Arc,
-        sin::{Sin, SinSlant},
-        stg::Stg,
-        tan::Tan,
-        zea::Zea,
-    },
+    zenithal::{arc::Arc, sin::Sin, stg::Stg, tan::Tan, zea::Zea},
     CanonicalProjection, CenteredProjection, LonLat, ProjXY, Projection, XYZ,
 };
 
-use super::native::{Aitoff, Centred, Native, ZenithalPolynomial};
+use super::native::{Aitoff, Centred, Native, SlantSin, ZenithalPolynomial};
 use super::{number, WcsError};
 use crate::fits::Header;
 
@@ -105,7 +99,7 @@ impl SphericalProjection {
                 if xi == 0.0 && eta == 0.0 {
                     centred(Sin::new(), &c)
                 } else if xi.hypot(eta) <= MAX_SLANT {
-                    centred(SinSlant::new(xi, eta), &c)
+                    own(SlantSin::new(xi, eta), &c)
                 } else {
                     return Err(WcsError::invalid(
                         "PV2_1/PV2_2",

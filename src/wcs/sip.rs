@@ -116,13 +116,23 @@ impl Sip {
     /// Pixel offsets `(u, v)` whose forward image is `(x, y)`; `None` where the iteration
     /// does not close (beyond where the polynomials can be inverted).
     pub fn inverse(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        // Seeded with AP/BP when they bring the forward image closer than (x, y) itself does
+        // (an inverse that does not match A/B would lead Newton to another root).
+        let residual = |(u, v): (f64, f64)| {
+            let (fu, fv) = self.forward(u, v);
+            (fu - x).hypot(fv - y)
+        };
         let (mut u, mut v) = match &self.inverse {
-            Some((ap, bp)) => (x + ap.eval(x, y), y + bp.eval(x, y)),
+            Some((ap, bp)) => {
+                let seed = (x + ap.eval(x, y), y + bp.eval(x, y));
+                if residual(seed) < residual((x, y)) {
+                    seed
+                } else {
+                    (x, y)
+                }
+            }
             None => (x, y),
         };
-        if !(u.is_finite() && v.is_finite()) {
-            (u, v) = (x, y);
-        }
         for _ in 0..20 {
             let (fu, fv) = self.forward(u, v);
             let (ru, rv) = (fu - x, fv - y);
