@@ -1,5 +1,5 @@
-//! World coordinates of an image: linear part (ours), SIP (ours), sphere projection (mapproj),
-//! frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
+//! World coordinates of an image: linear part (ours), SIP (ours), sphere projection (mapproj;
+//! AIT, ZPN and slant SIN ours), frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
 
 pub mod frame;
 pub mod linear;

@@ -1,5 +1,6 @@
 //! The spherical part of a WCS: native-plane ↔ sphere, from mapproj's canonical projections
-//! (which matched astropy to < 0.005″), centred on CRVAL.
+//! (which matched astropy to < 0.005″), or ours (`native`: AIT, ZPN, slant SIN) where mapproj
+//! loses digits or sky, centred on CRVAL.
 
 use mapproj::{
     cylindrical::{car::Car, cea::Cea, mer::Mer},
@@ -59,16 +60,17 @@ fn centred<P: CanonicalProjection + Send + Sync + 'static>(p: P, crval: &LonLat)
     Inner::Mapproj(Box::new(c))
 }
 
-/// PV2_m of the latitude axis (or PROJPm, the pre-standard spelling still found in WFCAM
-/// (UKIDSS) headers); `Err` when it is not a finite number.
+/// PV2_m of the latitude axis, or PROJPm (the pre-standard spelling still found in WFCAM
+/// (UKIDSS) headers) when the header has no PV2_m at all: the two sets are not mixed.
+/// `Err` when the value is not a finite number.
 fn pv(h: &Header, m: usize) -> Result<Option<f64>, WcsError> {
-    let key = format!("PV2_{m}");
-    let old = format!("PROJP{m}");
-    let (key, value) = match number(h, &key)? {
-        Some(v) => (key, Some(v)),
-        None => (old.clone(), number(h, &old)?),
+    let modern = h.keys().any(|k| k.starts_with("PV2_"));
+    let key = if modern {
+        format!("PV2_{m}")
+    } else {
+        format!("PROJP{m}")
     };
-    match value {
+    match number(h, &key)? {
         Some(v) if !v.is_finite() => Err(WcsError::invalid(
             &key,
             format!("{v} is not a finite parameter"),

@@ -116,23 +116,25 @@ impl Sip {
     /// Pixel offsets `(u, v)` whose forward image is `(x, y)`; `None` where the iteration
     /// does not close (beyond where the polynomials can be inverted).
     pub fn inverse(&self, x: f64, y: f64) -> Option<(f64, f64)> {
-        // Seeded with AP/BP when they bring the forward image closer than (x, y) itself does
-        // (an inverse that does not match A/B would lead Newton to another root).
-        let residual = |(u, v): (f64, f64)| {
-            let (fu, fv) = self.forward(u, v);
-            (fu - x).hypot(fv - y)
-        };
-        let (mut u, mut v) = match &self.inverse {
-            Some((ap, bp)) => {
-                let seed = (x + ap.eval(x, y), y + bp.eval(x, y));
-                if residual(seed) < residual((x, y)) {
-                    seed
-                } else {
-                    (x, y)
+        // The root we want is the one about one distortion away from (x, y); polynomials have
+        // others far out, where an AP/BP that does not match A/B can lead Newton.
+        let (fx, fy) = self.forward(x, y);
+        let reach = 2.0 * (fx - x).hypot(fy - y) + 1e-9 * (1.0 + x.abs() + y.abs());
+        if let Some((ap, bp)) = &self.inverse {
+            let seed = (x + ap.eval(x, y), y + bp.eval(x, y));
+            if let Some((u, v)) = self.newton(x, y, seed) {
+                if (u - x).hypot(v - y) <= reach {
+                    return Some((u, v));
                 }
             }
-            None => (x, y),
-        };
+        }
+        self.newton(x, y, (x, y))
+    }
+
+    /// Newton's iteration for `forward(u, v) = (x, y)` from `seed`; `None` when it does not
+    /// close.
+    fn newton(&self, x: f64, y: f64, seed: (f64, f64)) -> Option<(f64, f64)> {
+        let (mut u, mut v) = seed;
         for _ in 0..20 {
             let (fu, fv) = self.forward(u, v);
             let (ru, rv) = (fu - x, fv - y);
