@@ -269,6 +269,57 @@ mod tests {
     }
 
     #[test]
+    fn unusable_values_name_their_keyword() {
+        let base = [
+            ("CTYPE1", "RA---TAN"),
+            ("CTYPE2", "DEC--TAN"),
+            ("CDELT1", "-0.001"),
+            ("CDELT2", "0.001"),
+        ];
+        let cases: [(&[(&str, &str)], &str); 9] = [
+            (&[("CRVAL1", "12.5xx")], "CRVAL1"),
+            (&[("CDELT1", "0")], "CDELT1"),
+            (&[("CRPIX2", "1e20")], "CRPIX2"),
+            (&[("LONPOLE", "NaN")], "LONPOLE"),
+            (&[("CD1_1", "1e-3"), ("CD2_2", "1e-3xx")], "CD2_2"),
+            (
+                &[
+                    ("CTYPE1", "RA---CEA"),
+                    ("CTYPE2", "DEC--CEA"),
+                    ("PV2_1", "nan"),
+                ],
+                "PV2_1",
+            ),
+            (
+                &[
+                    ("CTYPE1", "RA---CEA"),
+                    ("CTYPE2", "DEC--CEA"),
+                    ("PV2_1", "2"),
+                ],
+                "PV2_1",
+            ),
+            (&[("CTYPE1", "RA---ZPN"), ("CTYPE2", "DEC--ZPN")], "PV2_n"),
+            (
+                &[
+                    ("CTYPE1", "RA---TAN-SIP"),
+                    ("CTYPE2", "DEC--TAN-SIP"),
+                    ("A_ORDER", "21"),
+                    ("B_ORDER", "2"),
+                ],
+                "A_ORDER",
+            ),
+        ];
+        for (extra, keyword) in cases {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            match Wcs::from_header(&Header::from_pairs(pairs)) {
+                Err(WcsError::Invalid { keyword: k, .. }) => assert_eq!(k, keyword, "{extra:?}"),
+                other => panic!("{extra:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
     fn missing_wcs_is_explained() {
         let err = Wcs::from_header(&Header::from_pairs([("NAXIS", "2")])).unwrap_err();
         assert_eq!(err, WcsError::NoCelestialAxes("CTYPE1 missing".into()));
