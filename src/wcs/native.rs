@@ -112,6 +112,14 @@ impl Native for SlantSin {
         let b = 2.0 * (rp - tg2);
         let c = x * x + y * y - 2.0 * rp + tg2 - 1.0;
         let disc = b * b - 4.0 * a * c;
+        // At the limb the discriminant is 0 up to the rounding of its terms (large for a steep
+        // slant): a projected limb point must come back.
+        let noise = 1e-10 * (b * b + (4.0 * a * c).abs());
+        let disc = if disc < 0.0 && disc >= -noise {
+            0.0
+        } else {
+            disc
+        };
         if disc.is_nan() || disc < 0.0 {
             return None;
         }
@@ -296,6 +304,37 @@ mod tests {
                 assert!((v[i] - w[i]).abs() < 1e-14, "{lon} {lat}: {v:?} {w:?}");
             }
         }
+    }
+
+    #[test]
+    fn slant_sin_keeps_what_it_projects_up_to_the_limb() {
+        let (xi, eta) = (-58.0f64, 25.0f64);
+        let p = SlantSin::new(xi, eta);
+        let n = (1.0 + xi * xi + eta * eta).sqrt();
+        let d = [1.0 / n, xi / n, eta / n];
+        // Two unit vectors across d.
+        let e1 = {
+            let v = [-d[1], d[0], 0.0];
+            let l = v[0].hypot(v[1]);
+            [v[0] / l, v[1] / l, 0.0]
+        };
+        let e2 = [
+            d[1] * e1[2] - d[2] * e1[1],
+            d[2] * e1[0] - d[0] * e1[2],
+            d[0] * e1[1] - d[1] * e1[0],
+        ];
+        let mut lost = 0;
+        for eps in [0.0f64, 1e-12, 1e-9, 1e-6, 1e-3] {
+            for k in 0..720 {
+                let (s, c) = (k as f64 / 2.0).to_radians().sin_cos();
+                let r = (1.0 - eps * eps).sqrt();
+                let v: [f64; 3] = std::array::from_fn(|i| eps * d[i] + r * (c * e1[i] + s * e2[i]));
+                if let Some((x, y)) = p.proj(v) {
+                    lost += usize::from(p.unproj(x, y).is_none());
+                }
+            }
+        }
+        assert_eq!(lost, 0);
     }
 
     #[test]
