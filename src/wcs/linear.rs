@@ -2,7 +2,12 @@
 //! (degrees) through the CD matrix, built from CDi_j, PCi_j + CDELTi, or CDELTi + CROTA2
 //! (WCS paper I, section 2.1 and the CROTA2 convention of paper II, section 6.1).
 
+use super::{number, WcsError};
 use crate::fits::Header;
+
+/// Largest |CRPIX| read: beyond it f64 pixel offsets lose their fractional part (at 1e9 a
+/// step is 1.2e-7 px); real reference pixels stay within 1e5 of their image.
+pub const MAX_CRPIX: f64 = 1e9;
 
 /// `[x, y] = cd · [u, v]` with `u = p1 − CRPIX1`, `v = p2 − CRPIX2` (FITS 1-based pixels).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -15,7 +20,7 @@ pub struct Linear {
 }
 
 impl Linear {
-    /// Fails when the matrix is singular.
+    /// Fails when the matrix is singular (or so nearly that its inverse overflows).
     pub fn new(crpix: [f64; 2], cd: [[f64; 2]; 2]) -> Option<Linear> {
         let det = cd[0][0] * cd[1][1] - cd[0][1] * cd[1][0];
         if det == 0.0 || !det.is_finite() {
@@ -26,57 +31,80 @@ impl Linear {
             [cd[1][1] / det, -cd[0][1] / det],
             [-cd[1][0] / det, cd[0][0] / det],
         ];
-        Some(Linear { crpix, cd, inverse })
+        // A determinant near the smallest f64 leaves an infinite inverse: singular too.
+        inverse
+            .iter()
+            .flatten()
+            .all(|v| v.is_finite())
+            .then_some(Linear { crpix, cd, inverse })
     }
 
-    /// Reads CRPIX and the matrix; `Err` names the problem.
-    pub fn from_header(h: &Header) -> Result<Linear, super::WcsError> {
-        let crpix = [
-            h.get_f64("CRPIX1").unwrap_or(0.0),
-            h.get_f64("CRPIX2").unwrap_or(0.0),
-        ];
+    /// Reads CRPIX and the matrix; `Err` names the keyword at fault.
+    pub fn from_header(h: &Header) -> Result<Linear, WcsError> {
+        let g = |k: &str, default: f64| Ok::<f64, WcsError>(number(h, k)?.unwrap_or(default));
+        let crpix = [g("CRPIX1", 0.0)?, g("CRPIX2", 0.0)?];
+        for (i, c) in crpix.iter().enumerate() {
+            if !(-MAX_CRPIX..=MAX_CRPIX).contains(c) {
+                return Err(WcsError::invalid(
+                    &format!("CRPIX{}", i + 1),
+                    format!("{c} is not a usable reference pixel (|CRPIX| ≤ {MAX_CRPIX:e})"),
+                ));
+            }
+        }
         let has_cd = ["CD1_1", "CD1_2", "CD2_1", "CD2_2"]
             .iter()
             .any(|k| h.contains(k));
-        let cd = if has_cd {
-            let g = |k: &str| h.get_f64(k).unwrap_or(0.0);
-            [[g("CD1_1"), g("CD1_2")], [g("CD2_1"), g("CD2_2")]]
+        let (cd, keys) = if has_cd {
+            (
+                [
+                    [g("CD1_1", 0.0)?, g("CD1_2", 0.0)?],
+                    [g("CD2_1", 0.0)?, g("CD2_2", 0.0)?],
+                ],
+                "CDi_j",
+            )
         } else {
-            let cdelt = [
-                h.get_f64("CDELT1").unwrap_or(1.0),
-                h.get_f64("CDELT2").unwrap_or(1.0),
-            ];
+            let cdelt = [g("CDELT1", 1.0)?, g("CDELT2", 1.0)?];
+            for (i, d) in cdelt.iter().enumerate() {
+                if *d == 0.0 {
+                    return Err(WcsError::invalid(
+                        &format!("CDELT{}", i + 1),
+                        "0: a pixel has no size",
+                    ));
+                }
+            }
             let has_pc = ["PC1_1", "PC1_2", "PC2_1", "PC2_2"]
                 .iter()
                 .any(|k| h.contains(k));
             let pc = if has_pc {
-                let g = |k: &str, d: f64| h.get_f64(k).unwrap_or(d);
                 [
-                    [g("PC1_1", 1.0), g("PC1_2", 0.0)],
-                    [g("PC2_1", 0.0), g("PC2_2", 1.0)],
+                    [g("PC1_1", 1.0)?, g("PC1_2", 0.0)?],
+                    [g("PC2_1", 0.0)?, g("PC2_2", 1.0)?],
                 ]
             } else {
-                let rho = h.get_f64("CROTA2").unwrap_or(0.0).to_radians();
+                let rho = g("CROTA2", 0.0)?.to_radians();
                 let (s, c) = rho.sin_cos();
                 [[c, -s * cdelt[1] / cdelt[0]], [s * cdelt[0] / cdelt[1], c]]
             };
-            [
-                [cdelt[0] * pc[0][0], cdelt[0] * pc[0][1]],
-                [cdelt[1] * pc[1][0], cdelt[1] * pc[1][1]],
-            ]
+            (
+                [
+                    [cdelt[0] * pc[0][0], cdelt[0] * pc[0][1]],
+                    [cdelt[1] * pc[1][0], cdelt[1] * pc[1][1]],
+                ],
+                if has_pc {
+                    "CDELTi/PCi_j"
+                } else {
+                    "CDELTi/CROTA2"
+                },
+            )
         };
-        if crpix
-            .iter()
-            .chain(cd.iter().flatten())
-            .any(|v| !v.is_finite())
-        {
-            return Err(super::WcsError::invalid(
-                "CRPIX/CD/CDELT/PC/CROTA2",
-                format!("not finite (CRPIX {crpix:?}, CD {cd:?})"),
+        if cd.iter().flatten().any(|v| !v.is_finite()) {
+            return Err(WcsError::invalid(
+                keys,
+                format!("the matrix {cd:?} is not finite"),
             ));
         }
         Linear::new(crpix, cd)
-            .ok_or_else(|| super::WcsError::invalid("CD", format!("singular matrix {cd:?}")))
+            .ok_or_else(|| WcsError::invalid(keys, format!("singular matrix {cd:?}")))
     }
 
     /// Offsets `(u, v)` from CRPIX → intermediate coordinates (degrees).

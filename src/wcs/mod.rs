@@ -1,8 +1,9 @@
-//! World coordinates of an image: linear part (ours), SIP (ours), sphere projection (mapproj),
-//! frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
+//! World coordinates of an image: linear part (ours), SIP (ours), sphere projection (mapproj;
+//! AIT, ZPN and slant SIN ours), frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
 
 pub mod frame;
 pub mod linear;
+mod native;
 pub mod projection;
 pub mod sip;
 
@@ -42,6 +43,18 @@ impl WcsError {
     }
 }
 
+/// The number in `key`: `None` when the card is absent, `Err` when its value is no number (a
+/// damaged value is not taken for a missing one).
+pub(crate) fn number(h: &Header, key: &str) -> Result<Option<f64>, WcsError> {
+    match h.get(key) {
+        None => Ok(None),
+        Some(raw) => h
+            .get_f64(key)
+            .map(Some)
+            .ok_or_else(|| WcsError::invalid(key, format!("'{raw}' is not a number"))),
+    }
+}
+
 /// A celestial WCS (the first two axes of an HDU).
 #[derive(Debug)]
 pub struct Wcs {
@@ -55,13 +68,14 @@ pub struct Wcs {
     plane_rotation: Option<(f64, f64)>,
 }
 
-/// Splits `RA---TAN-SIP` into (`RA`, `TAN`, `SIP`).
+/// Splits `RA---TAN-SIP` into (`RA`, `TAN`, `SIP`) (`RA---TAN-SIP-X`: suffix `SIP-X`).
 fn split_ctype(ctype: &str) -> (String, String, String) {
     let s = ctype.trim().to_ascii_uppercase();
     let (kind, rest) = s.split_once('-').unwrap_or((s.as_str(), ""));
     let mut parts = rest.trim_start_matches('-').split('-');
     let code = parts.next().unwrap_or("").to_string();
-    let suffix = parts.next().unwrap_or("").to_string();
+    // Everything after the code: `SIP`, or a convention we do not read.
+    let suffix = parts.collect::<Vec<_>>().join("-");
     (kind.to_string(), code, suffix)
 }
 
@@ -131,21 +145,25 @@ impl Wcs {
             ));
         }
         let sip = match suffix.as_str() {
-            "SIP" => Some(Sip::from_header(h).ok_or_else(|| {
-                WcsError::invalid("A_ORDER/B_ORDER", "missing although CTYPE says SIP")
-            })?),
+            "SIP" => Some(Sip::from_header(h)?),
             "" => None,
             other => return Err(WcsError::Unsupported(format!("distortion {other}"))),
         };
         let crval = [
-            h.get_f64("CRVAL1").unwrap_or(0.0),
-            h.get_f64("CRVAL2").unwrap_or(0.0),
+            number(h, "CRVAL1")?.unwrap_or(0.0),
+            number(h, "CRVAL2")?.unwrap_or(0.0),
         ];
         check_reference_point(crval)?;
         let projection = SphericalProjection::new(&code, crval, h)?;
         let linear = Linear::from_header(h)?;
-        let plane_rotation = h
-            .get_f64("LONPOLE")
+        let lonpole = number(h, "LONPOLE")?;
+        if let Some(p) = lonpole.filter(|p| !p.is_finite()) {
+            return Err(WcsError::invalid(
+                "LONPOLE",
+                format!("{p} is not a finite angle"),
+            ));
+        }
+        let plane_rotation = lonpole
             .filter(|&p| projection.is_zenithal() && p != 180.0)
             .map(|p| {
                 let (s, c) = (p - 180.0).to_radians().sin_cos();
@@ -184,8 +202,8 @@ impl Wcs {
         self.linear.pixel_scale_deg()
     }
 
-    /// Unit vector in the image frame → FITS pixel (1-based), or `None` where the projection
-    /// does not reach.
+    /// Unit vector in the image frame → FITS pixel (1-based, finite), or `None` where the
+    /// projection does not reach.
     #[inline]
     pub fn xyz_to_pixel(&self, v: [f64; 3]) -> Option<(f64, f64)> {
         let (mut x, mut y) = self.projection.project(v)?;
@@ -194,12 +212,14 @@ impl Wcs {
         }
         let (mut u, mut v) = self.linear.inverse(x.to_degrees(), y.to_degrees());
         if let Some(sip) = &self.sip {
-            (u, v) = sip.inverse(u, v);
+            (u, v) = sip.inverse(u, v)?;
         }
-        Some((u + self.linear.crpix[0], v + self.linear.crpix[1]))
+        let (px, py) = (u + self.linear.crpix[0], v + self.linear.crpix[1]);
+        (px.is_finite() && py.is_finite()).then_some((px, py))
     }
 
-    /// FITS pixel (1-based) → unit vector in the image frame.
+    /// FITS pixel (1-based) → unit vector in the image frame, or `None` where the projection
+    /// does not reach (the result is always a finite unit vector: cdshealpix panics on less).
     pub fn pixel_to_xyz(&self, px: f64, py: f64) -> Option<[f64; 3]> {
         let (mut u, mut v) = (px - self.linear.crpix[0], py - self.linear.crpix[1]);
         if let Some(sip) = &self.sip {
@@ -209,6 +229,9 @@ impl Wcs {
         let (mut x, mut y) = (xd.to_radians(), yd.to_radians());
         if let Some((c, s)) = self.plane_rotation {
             (x, y) = (c * x + s * y, -s * x + c * y);
+        }
+        if !(x.is_finite() && y.is_finite()) {
+            return None;
         }
         self.projection.deproject(x, y)
     }
@@ -243,6 +266,57 @@ mod tests {
             split_ctype("RA--TAN"),
             ("RA".into(), "TAN".into(), "".into())
         );
+    }
+
+    #[test]
+    fn unusable_values_name_their_keyword() {
+        let base = [
+            ("CTYPE1", "RA---TAN"),
+            ("CTYPE2", "DEC--TAN"),
+            ("CDELT1", "-0.001"),
+            ("CDELT2", "0.001"),
+        ];
+        let cases: [(&[(&str, &str)], &str); 9] = [
+            (&[("CRVAL1", "12.5xx")], "CRVAL1"),
+            (&[("CDELT1", "0")], "CDELT1"),
+            (&[("CRPIX2", "1e20")], "CRPIX2"),
+            (&[("LONPOLE", "NaN")], "LONPOLE"),
+            (&[("CD1_1", "1e-3"), ("CD2_2", "1e-3xx")], "CD2_2"),
+            (
+                &[
+                    ("CTYPE1", "RA---CEA"),
+                    ("CTYPE2", "DEC--CEA"),
+                    ("PV2_1", "nan"),
+                ],
+                "PV2_1",
+            ),
+            (
+                &[
+                    ("CTYPE1", "RA---CEA"),
+                    ("CTYPE2", "DEC--CEA"),
+                    ("PV2_1", "2"),
+                ],
+                "PV2_1",
+            ),
+            (&[("CTYPE1", "RA---ZPN"), ("CTYPE2", "DEC--ZPN")], "PV2_n"),
+            (
+                &[
+                    ("CTYPE1", "RA---TAN-SIP"),
+                    ("CTYPE2", "DEC--TAN-SIP"),
+                    ("A_ORDER", "21"),
+                    ("B_ORDER", "2"),
+                ],
+                "A_ORDER",
+            ),
+        ];
+        for (extra, keyword) in cases {
+            let mut pairs = base.to_vec();
+            pairs.extend_from_slice(extra);
+            match Wcs::from_header(&Header::from_pairs(pairs)) {
+                Err(WcsError::Invalid { keyword: k, .. }) => assert_eq!(k, keyword, "{extra:?}"),
+                other => panic!("{extra:?}: {other:?}"),
+            }
+        }
     }
 
     #[test]
