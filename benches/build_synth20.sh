@@ -6,15 +6,10 @@
 #
 #   benches/build_synth20.sh                 # ours only
 #   HIPSGEN=1 ORDERS="9 11" benches/build_synth20.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-work=${BENCH_DIR:-$root/target/bench}
+. "$(dirname "$0")/common.sh"
 runs=${RUNS:-3}
 orders=${ORDERS:-9}
-mkdir -p "$work"
 
-. "$root/benches/common.sh"
 bench_synth20
 bench_binary
 for order in $orders; do

@@ -1,6 +1,13 @@
-# Shared set-up of the bench scripts (sourced, not run): the release binary, the synth-20
-# input set, its order-9 HiPS, random positions inside it, and Debian's wrk/nginx.
-# Expects $root (the repository) and $work (the scratch directory) to be set.
+# Shared set-up of the bench scripts (sourced first, not run): $root (the repository, also the
+# working directory), $work (the scratch directory: $BENCH_DIR, else target/bench), then the
+# release binary, the synth-20 input set, its order-9 HiPS, random positions inside it, and
+# Debian's wrk/nginx on request.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+work=${BENCH_DIR:-$root/target/bench}
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
 
 # The release binary in $bin (built unless SKIP_CARGO=1).
 bench_binary() {

@@ -5,14 +5,8 @@
 #
 #   benches/cutouts.sh                    # builds what it needs under target/bench
 #   SKIP_CARGO=1 BENCH_DIR=/tmp/b benches/cutouts.sh
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
-work=${BENCH_DIR:-$root/target/bench}
+. "$(dirname "$0")/common.sh"
 n=${POSITIONS:-100000}
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
-. "$root/benches/common.sh"
 bench_binary
 bench_synth20_hips
 bench_positions "$n"

@@ -12,20 +12,14 @@
 # Environment: BENCH_DIR (default <repo>/target/bench), HIPS, SKIP_CARGO=1 (use
 # target/release/hipsforge as it is), DURATION (30s), CONNS (256), THREADS (wrk threads, 2),
 # PORT (18090). Exit status 1 when any answer was a 5xx. Only 127.0.0.1 is contacted.
-set -euo pipefail
+. "$(dirname "$0")/common.sh"
 
-cd "$(dirname "$0")/.."
-root=$(pwd)
-work=${BENCH_DIR:-$root/target/bench}
 duration=${DURATION:-30s}
 conns=${CONNS:-256}
 wrk_threads=${THREADS:-2}
 port=${PORT:-18090}
 mount=hips
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
 
-. "$root/benches/common.sh"
 bench_tools
 bench_binary
 

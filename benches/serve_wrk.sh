@@ -21,23 +21,17 @@
 # on-the-fly gzip/br compression is not exercised (nginx does none either). On a small machine
 # wrk shares the cores with the server under test: compare the two servers, not absolute figures.
 # Only 127.0.0.1 is contacted.
-set -euo pipefail
+. "$(dirname "$0")/common.sh"
 
-cd "$(dirname "$0")/.."
-root=$(pwd)
-work=${BENCH_DIR:-$root/target/bench}
 duration=${DURATION:-10s}
 wrk_threads=${THREADS:-2}
 conns=${CONNS:-32 256}
 our_port=18080
 nginx_port=18081
 mount=hips
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
 
 # --- Tools (wrk and nginx from Debian, only when missing) and the binary. ------------------
 # The Debian package starts a system nginx on port 80; it is left alone (we use our own config).
-. "$root/benches/common.sh"
 bench_tools nginx
 bench_binary
 

@@ -63,6 +63,12 @@ fn run(mut c: Command) -> Output {
     c.output().unwrap()
 }
 
+/// Runs a build that must succeed (`label` says which, when it does not).
+fn build_ok(c: Command, label: &str) {
+    let o = run(c);
+    assert_eq!(o.status.code(), Some(0), "{label}: {}", stderr(&o));
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -138,8 +144,7 @@ fn killed_builds_resume_to_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let input = mosaic(dir.path(), 420);
     let reference = dir.path().join("reference");
-    let o = run(build_command(&input, &reference, &[]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    build_ok(build_command(&input, &reference, &[]), "");
     let props = std::fs::read_to_string(reference.join("properties")).unwrap();
     let order: u8 = props
         .lines()
@@ -174,8 +179,7 @@ fn killed_builds_resume_to_the_same_bytes() {
     for (i, (label, reached)) in points.into_iter().enumerate() {
         let out = dir.path().join(format!("crash{i}"));
         kill_when(build_command(&input, &out, &[]), &out, reached, label);
-        let o = run(build_command(&input, &out, &["--resume"]));
-        assert_eq!(o.status.code(), Some(0), "{label}: {}", stderr(&o));
+        build_ok(build_command(&input, &out, &["--resume"]), label);
         assert_same_tree(&reference, &out, label);
     }
 }
@@ -185,8 +189,7 @@ fn resume_refuses_another_build_naming_the_difference() {
     let dir = tempfile::tempdir().unwrap();
     let input = mosaic(dir.path(), 120);
     let out = dir.path().join("h");
-    let o = run(build_command(&input, &out, &[]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    build_ok(build_command(&input, &out, &[]), "");
     let before = tree(&out);
 
     let first = common::shared_data().join("first");
@@ -231,11 +234,9 @@ fn integer_tiles_resume_to_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let input = mosaic(dir.path(), 200);
     let reference = dir.path().join("reference");
-    let o = run(build_command(&input, &reference, &["--bitpix", "16"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    build_ok(build_command(&input, &reference, &["--bitpix", "16"]), "");
     let out = dir.path().join("resumed");
-    let o = run(build_command(&input, &out, &["--bitpix", "16"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    build_ok(build_command(&input, &out, &["--bitpix", "16"]), "");
     // An interruption after TILES: every parent and all previews gone, leaves kept.
     let order = hipsforge::reader::HipsDir::open(&out).unwrap().order;
     for k in 0..order {
@@ -244,8 +245,10 @@ fn integer_tiles_resume_to_the_same_bytes() {
     for f in ["properties", "Moc.fits", "index.html", "preview.jpg"] {
         std::fs::remove_file(out.join(f)).unwrap();
     }
-    let o = run(build_command(&input, &out, &["--bitpix", "16", "--resume"]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    build_ok(
+        build_command(&input, &out, &["--bitpix", "16", "--resume"]),
+        "",
+    );
     assert_same_tree(&reference, &out, "BITPIX 16");
 }
 
@@ -267,8 +270,7 @@ fn a_full_disk_is_a_clear_error_and_resume_finishes_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let input = mosaic(dir.path(), 300);
     let reference = dir.path().join("reference");
-    let o = run(build_command(&input, &reference, &[]));
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    build_ok(build_command(&input, &reference, &[]), "");
     let needed: usize = tree(&reference).values().map(Vec::len).sum();
 
     let disk = dir.path().join("disk");
