@@ -24,6 +24,10 @@ galactic HiPS of one image agree); astropy's own FK4 -> galactic route goes thro
 the IAU 1958 B1950 definition and ignores the observation epoch: the run prints by how
 much it differs (up to 0.25 arcsec for FK4 B1900 or a 1985 plate).
 
+`fk4_image` is a small FK4 B1950 TAN image header (0.5 arcsec pixels, rotated) with
+star pixel positions and their ICRS positions from astropy's WCS(header).pixel_to_world
+(so wcs_to_celestial_frame, FK4 at obstime B1950) for the end-to-end build test.
+
 Dependencies: stdlib, numpy, astropy.
 Usage: make_frame_reference.py [out.json]
 """
@@ -108,6 +112,36 @@ def points():
             np.concatenate([lat, [p[1] for p in fixed]]))
 
 
+def fk4_image():
+    """An FK4 B1950 image header and star pixels with astropy's ICRS positions."""
+    width = height = 120
+    angle = np.radians(25.0)
+    scale = 0.5 / 3600.0
+    cards = {
+        "NAXIS": 2, "NAXIS1": width, "NAXIS2": height,
+        "CTYPE1": "RA---TAN", "CTYPE2": "DEC--TAN",
+        "CRPIX1": 60.5, "CRPIX2": 60.5, "CRVAL1": 150.0, "CRVAL2": 20.0,
+        "CD1_1": -scale * np.cos(angle), "CD1_2": scale * np.sin(angle),
+        "CD2_1": scale * np.sin(angle), "CD2_2": scale * np.cos(angle),
+        "RADESYS": "FK4", "EQUINOX": 1950.0,
+    }
+    h = fits.Header()
+    for k, v in cards.items():
+        h[k] = v
+    wcs = WCS(h)
+    pixels = [(30.3, 40.7), (60.0, 60.0), (90.2, 25.5), (20.5, 95.1), (100.4, 100.8)]
+    stars = []
+    for x, y in pixels:
+        c = wcs.pixel_to_world(x - 1.0, y - 1.0).icrs  # 0-based in pixel_to_world
+        stars.append([x, y, float(c.ra.deg), float(c.dec.deg)])
+    return {
+        "cards": {k: (float(v) if isinstance(v, (float, np.floating)) else v)
+                  for k, v in cards.items()},
+        "frame": repr(wcs_to_celestial_frame(wcs)),
+        "stars": stars,
+    }
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT
     lon, lat = points()
@@ -143,6 +177,7 @@ def main():
         })
         print(f"{name}: {frame!r}; direct galactic route differs by {direct:.2e} arcsec")
     doc = {
+        "fk4_image": fk4_image(),
         "generator": "tools/reference/make_frame_reference.py",
         "astropy": astropy.__version__,
         "columns": ["lon", "lat", "ra_icrs", "dec_icrs", "l_galactic", "b_galactic",
