@@ -45,9 +45,7 @@ impl Header {
 
     /// The value of `key` as a number (Fortran `D` exponents accepted).
     pub fn get_f64(&self, key: &str) -> Option<f64> {
-        let v = self.get(key)?;
-        // Fortran-style exponents (1.0D-03) still appear in old headers.
-        v.replace(['D', 'd'], "E").parse().ok()
+        parse_number(self.get(key)?)
     }
 
     /// The value of `key` as an integer (a float value truncated).
@@ -104,6 +102,12 @@ fn parse_value(raw: &str) -> String {
     } else {
         trimmed.split('/').next().unwrap_or("").trim().to_string()
     }
+}
+
+/// A card value as a number (Fortran `D` exponents accepted).
+pub(crate) fn parse_number(v: &str) -> Option<f64> {
+    // Fortran-style exponents (1.0D-03) still appear in old headers.
+    v.replace(['D', 'd'], "E").parse().ok()
 }
 
 /// A FITS date → MJD (UTC): `YYYY-MM-DD[THH:MM:SS[.s]]`, or the old `DD/MM/YY` (19YY).

@@ -104,9 +104,7 @@ fn year(h: &Header, key: &str) -> Result<Option<f64>, WcsError> {
     let Some(raw) = h.get(key) else {
         return Ok(None);
     };
-    let text = raw.trim().trim_start_matches(['J', 'B', 'j', 'b']);
-    let value = Header::from_pairs([(key, text)]).get_f64(key);
-    match value {
+    match crate::fits::header::parse_number(raw.trim().trim_start_matches(['J', 'B', 'j', 'b'])) {
         Some(y) if YEARS.contains(&y) => Ok(Some(y)),
         _ => Err(WcsError::invalid(
             key,
@@ -236,16 +234,7 @@ impl HeaderFrame {
             HeaderFrame::Fk5 { equinox } => fk5_to_icrs(equinox),
             HeaderFrame::Fk4 {
                 equinox, observed, ..
-            } => {
-                let t = (observed - 1950.0) / 100.0;
-                let b1950_to_j2000: Matrix = std::array::from_fn(|i| {
-                    std::array::from_fn(|j| B1950_TO_J2000[i][j] + FK4_ROTATION[i][j] * 1e-6 * t)
-                });
-                product(
-                    &product(&fk5_to_icrs(2000.0), &b1950_to_j2000),
-                    &newcomb_precession(equinox, 1950.0),
-                )
-            }
+            } => fk4_to_icrs(equinox, observed),
             HeaderFrame::Galactic => transpose(&icrs_to_galactic()),
             HeaderFrame::Ecliptic { equinox } => transpose(&icrs_to_ecliptic(equinox)),
             HeaderFrame::Supergalactic => {
@@ -275,7 +264,7 @@ impl HeaderFrame {
             Rotation::IDENTITY
         } else {
             Rotation(Some(product(
-                &to.header_frame().to_icrs_inverse(),
+                &to.header_frame().icrs_to_this(),
                 &self.to_icrs(),
             )))
         };
@@ -287,7 +276,7 @@ impl HeaderFrame {
     }
 
     /// ICRS → this frame.
-    fn to_icrs_inverse(self) -> Matrix {
+    fn icrs_to_this(self) -> Matrix {
         transpose(&self.to_icrs())
     }
 }
@@ -608,6 +597,19 @@ fn newcomb_precession(from: f64, to: f64) -> Matrix {
     product(
         &product(&rotation(2, -z), &rotation(1, theta)),
         &rotation(2, -zeta),
+    )
+}
+
+/// FK4 without E-terms, of `equinox` (Besselian) observed at `observed` (Julian epoch) → ICRS
+/// (astropy's `fk4_no_e_to_fk5` then `fk5_to_icrs`).
+fn fk4_to_icrs(equinox: f64, observed: f64) -> Matrix {
+    let t = (observed - 1950.0) / 100.0;
+    let b1950_to_j2000: Matrix = std::array::from_fn(|i| {
+        std::array::from_fn(|j| B1950_TO_J2000[i][j] + FK4_ROTATION[i][j] * 1e-6 * t)
+    });
+    product(
+        &product(&fk5_to_icrs(2000.0), &b1950_to_j2000),
+        &newcomb_precession(equinox, 1950.0),
     )
 }
 
