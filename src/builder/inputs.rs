@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::fits::{list_image_hdus, HduSelection, ImageHdu};
-use crate::wcs::frame::Rotation;
+use crate::wcs::frame::FrameChange;
 use crate::wcs::{Frame, Wcs};
 
 /// One input image ready to be resampled.
@@ -15,32 +15,27 @@ pub struct SourceImage {
     pub hdu: ImageHdu,
     /// The image's celestial WCS (in the image's own frame).
     pub wcs: Wcs,
-    to_image_frame: Rotation,
-    to_hips_frame: Rotation,
+    /// Image frame → HiPS frame.
+    to_hips: FrameChange,
 }
 
 impl SourceImage {
     /// An image whose pixels will be placed in a HiPS of frame `hips_frame`.
     pub fn new(hdu: ImageHdu, wcs: Wcs, hips_frame: Frame) -> SourceImage {
-        let to_image_frame = Rotation::between(hips_frame, wcs.frame);
-        SourceImage {
-            hdu,
-            wcs,
-            to_image_frame,
-            to_hips_frame: to_image_frame.inverse(),
-        }
+        let to_hips = wcs.frame.change_to(hips_frame);
+        SourceImage { hdu, wcs, to_hips }
     }
 
     /// Sky position (unit vector, HiPS frame) of FITS pixel (px, py), 1-based.
     #[inline]
     pub fn pixel_to_hips(&self, px: f64, py: f64) -> Option<[f64; 3]> {
-        Some(self.to_hips_frame.apply(self.wcs.pixel_to_xyz(px, py)?))
+        Some(self.to_hips.apply(self.wcs.pixel_to_xyz(px, py)?))
     }
 
     /// FITS pixel (1-based) of a unit vector in the HiPS frame, where the projection reaches.
     #[inline]
     pub fn hips_to_pixel(&self, v: [f64; 3]) -> Option<(f64, f64)> {
-        self.wcs.xyz_to_pixel(self.to_image_frame.apply(v))
+        self.wcs.xyz_to_pixel(self.to_hips.invert(v))
     }
 
     /// `file.fits[2]` style name for messages.

@@ -646,7 +646,7 @@ fn time_range(images: &[SourceImage]) -> Option<(f64, f64)> {
         let h = &im.hdu.header;
         let Some(start) = h
             .get_f64("MJD-OBS")
-            .or_else(|| h.get("DATE-OBS").and_then(iso_to_mjd))
+            .or_else(|| h.get("DATE-OBS").and_then(crate::fits::date_to_mjd))
         else {
             continue;
         };
@@ -654,20 +654,6 @@ fn time_range(images: &[SourceImage]) -> Option<(f64, f64)> {
         range = Some(range.map_or((start, end), |(a, b)| (a.min(start), b.max(end))));
     }
     range
-}
-
-/// `YYYY-MM-DD[THH:MM:SS[.s]]` → MJD.
-fn iso_to_mjd(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let date = chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
-    let seconds = s
-        .get(11..)
-        .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S%.f").ok())
-        .map_or(0.0, |t| {
-            chrono::Timelike::num_seconds_from_midnight(&t) as f64
-        });
-    let epoch = chrono::NaiveDate::from_ymd_opt(1858, 11, 17)?;
-    Some((date - epoch).num_days() as f64 + seconds / 86400.0)
 }
 
 /// Keywords only the build itself may set.
@@ -750,16 +736,4 @@ fn properties(
         }
     }
     p
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_dates_become_mjd() {
-        assert_eq!(iso_to_mjd("1858-11-17"), Some(0.0));
-        assert_eq!(iso_to_mjd("2000-01-01T12:00:00"), Some(51544.5));
-        assert_eq!(iso_to_mjd("garbage"), None);
-    }
 }

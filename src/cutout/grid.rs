@@ -40,13 +40,6 @@ pub struct Grid {
     pub cards: Vec<Card>,
 }
 
-fn axis_names(frame: Frame) -> (&'static str, &'static str) {
-    match frame {
-        Frame::Equatorial => ("RA---", "DEC--"),
-        Frame::Galactic => ("GLON-", "GLAT-"),
-    }
-}
-
 impl Grid {
     /// A grid centred on the spec's position: CRPIX at the middle, east to the left, north up before `rotation_deg`.
     pub fn from_spec(s: &GridSpec) -> Result<Grid, CutoutError> {
@@ -71,7 +64,7 @@ impl Grid {
         let linear =
             Linear::new(crpix, cd).ok_or_else(|| CutoutError::Grid("degenerate grid".into()))?;
         let wcs = Wcs::from_parts(s.frame, &code, [s.lon, s.lat], linear)?;
-        let (lon, lat) = axis_names(s.frame);
+        let (lon, lat) = s.frame.ctype_prefixes();
         let f = CardValue::Float;
         let mut cards = vec![
             Card::new("CTYPE1", CardValue::Str(format!("{lon}{code}")), ""),

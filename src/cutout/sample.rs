@@ -15,7 +15,7 @@ use super::grid::Grid;
 use super::{CutoutError, Survey, TileStore};
 use crate::hips::layout::fits_index;
 use crate::interp::{bilinear_weights, weighted_mean_of_valid, Quad, BLOCK};
-use crate::wcs::frame::{xyz_to_lonlat, Rotation};
+use crate::wcs::frame::{xyz_to_lonlat, FrameChange};
 
 /// Sub-samples per axis of the flux-conserving kernel.
 const FLUX_SUBSAMPLES: usize = 4;
@@ -90,7 +90,7 @@ struct Sampler<'a> {
     layer: &'static nested::Layer,
     width: usize,
     depth: u8,
-    to_hips: Rotation,
+    to_hips: FrameChange,
 }
 
 impl Sampler<'_> {
@@ -208,7 +208,7 @@ pub fn sample(
         layer: nested::get(order),
         width,
         depth: order + bits,
-        to_hips: Rotation::between(grid.wcs.frame, survey.hips.frame),
+        to_hips: grid.wcs.frame.change_to(survey.hips.frame),
     };
     let mut tiles = LocalTiles {
         store,

@@ -45,9 +45,7 @@ impl Header {
 
     /// The value of `key` as a number (Fortran `D` exponents accepted).
     pub fn get_f64(&self, key: &str) -> Option<f64> {
-        let v = self.get(key)?;
-        // Fortran-style exponents (1.0D-03) still appear in old headers.
-        v.replace(['D', 'd'], "E").parse().ok()
+        parse_number(self.get(key)?)
     }
 
     /// The value of `key` as an integer (a float value truncated).
@@ -106,9 +104,48 @@ fn parse_value(raw: &str) -> String {
     }
 }
 
+/// A card value as a number (Fortran `D` exponents accepted).
+pub(crate) fn parse_number(v: &str) -> Option<f64> {
+    // Fortran-style exponents (1.0D-03) still appear in old headers.
+    v.replace(['D', 'd'], "E").parse().ok()
+}
+
+/// A FITS date → MJD (UTC): `YYYY-MM-DD[THH:MM:SS[.s]]`, or the old `DD/MM/YY` (19YY).
+pub fn date_to_mjd(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let epoch = chrono::NaiveDate::from_ymd_opt(1858, 11, 17)?;
+    if let [d, m, y] = s.split('/').collect::<Vec<_>>()[..] {
+        let (d, m, y) = (d.parse().ok()?, m.parse().ok()?, y.parse::<i32>().ok()?);
+        if y > 99 {
+            return None;
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(1900 + y, m, d)?;
+        return Some((date - epoch).num_days() as f64);
+    }
+    let date = chrono::NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()?;
+    let seconds = s
+        .get(11..)
+        .and_then(|t| chrono::NaiveTime::parse_from_str(t, "%H:%M:%S%.f").ok())
+        .map_or(0.0, |t| {
+            chrono::Timelike::num_seconds_from_midnight(&t) as f64
+        });
+    Some((date - epoch).num_days() as f64 + seconds / 86400.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dates_become_mjd() {
+        assert_eq!(date_to_mjd("1858-11-17"), Some(0.0));
+        assert_eq!(date_to_mjd("2000-01-01T12:00:00"), Some(51544.5));
+        // 100 years with 24 leap days (1900 is none).
+        assert_eq!(date_to_mjd("17/11/58"), Some(36524.0));
+        assert_eq!(date_to_mjd("1958-11-17"), Some(36524.0));
+        assert_eq!(date_to_mjd("garbage"), None);
+        assert_eq!(date_to_mjd("31/02/80"), None);
+    }
 
     #[test]
     fn parses_numbers_strings_and_comments() {

@@ -3,6 +3,7 @@
 //! operator put one there, else from a hipsforge server's `/aladin-lite/`, else from CDS.
 
 use super::properties::Properties;
+use crate::wcs::frame::{Frame, Rotation};
 
 const ALADIN_SOURCES: [&str; 3] = [
     "./aladin.js",
@@ -36,16 +37,22 @@ pub fn index_html(p: &Properties) -> String {
     let title = escape(p.get("obs_title").unwrap_or("HiPS"));
     let did = escape(p.get("creator_did").unwrap_or(""));
     let num = |k: &str, d: f64| p.get(k).and_then(|v| v.parse::<f64>().ok()).unwrap_or(d);
-    let (ra, dec, fov) = (
+    let (mut ra, mut dec, fov) = (
         num("hips_initial_ra", 0.0),
         num("hips_initial_dec", 0.0),
         num("hips_initial_fov", 60.0),
     );
-    let frame = if p.get("hips_frame") == Some("galactic") {
-        "galactic"
-    } else {
-        "ICRS"
+    let hips_frame = p.get("hips_frame").and_then(Frame::from_hips_name);
+    let frame = match hips_frame {
+        Some(Frame::Galactic) => "galactic",
+        _ => "ICRS",
     };
+    // Aladin Lite has no ecliptic view frame: the initial position (HiPS frame) goes to ICRS.
+    if hips_frame == Some(Frame::Ecliptic) {
+        let (lon, lat) = Rotation::between(Frame::Ecliptic, Frame::Equatorial)
+            .apply_lonlat(ra.to_radians(), dec.to_radians());
+        (ra, dec) = (lon.to_degrees(), lat.to_degrees());
+    }
     // A survey of half the sky or more opens as a whole-sky Aitoff view.
     let view = if fov >= 180.0 {
         "fov: 360, projection: 'AIT'".to_string()
@@ -111,5 +118,28 @@ mod tests {
             display_format(&Properties::parse("hips_tile_format = fits").unwrap()),
             "fits"
         );
+    }
+
+    #[test]
+    fn ecliptic_hips_opens_on_its_initial_view_in_icrs() {
+        // The north ecliptic pole is at ICRS (270°, 66.56°).
+        let p = Properties::parse(
+            "hips_initial_ra = 0\nhips_initial_dec = 90\nhips_frame = ecliptic\n",
+        )
+        .unwrap();
+        let html = index_html(&p);
+        let target = html.split("target: '").nth(1).unwrap();
+        let numbers: Vec<f64> = target
+            .split('\'')
+            .next()
+            .unwrap()
+            .split(' ')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        assert!(
+            (numbers[0] - 270.0).abs() < 1e-3 && (numbers[1] - 66.5607).abs() < 1e-3,
+            "{numbers:?}"
+        );
+        assert!(html.contains("cooFrame: 'ICRS'"));
     }
 }

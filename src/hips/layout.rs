@@ -141,14 +141,12 @@ pub fn tile_wcs_cards(order: u8, npix: u64, width: usize, frame: crate::wcs::Fra
     xc = (xc - crval1 + 180.0).rem_euclid(360.0) - 180.0;
     let big_a = (tx - ty + 1.0) * w + 1.0 + xc * ns / 45.0;
     let big_b = (45.0 - yc) * ns / 45.0 - (tx + ty + 1.0) * w;
-    let (lon, lat) = match frame {
-        crate::wcs::Frame::Equatorial => ("RA---HPX", "DEC--HPX"),
-        crate::wcs::Frame::Galactic => ("GLON-HPX", "GLAT-HPX"),
-    };
+    let (lon, lat) = frame.ctype_prefixes();
+    let (lon, lat) = (format!("{lon}HPX"), format!("{lat}HPX"));
     let f = CardValue::Float;
     let mut cards = vec![
-        Card::new("CTYPE1", CardValue::Str(lon.into()), "HEALPix projection"),
-        Card::new("CTYPE2", CardValue::Str(lat.into()), ""),
+        Card::new("CTYPE1", CardValue::Str(lon), "HEALPix projection"),
+        Card::new("CTYPE2", CardValue::Str(lat), ""),
         Card::new("CRPIX1", f((big_a + big_b) / 2.0), ""),
         Card::new("CRPIX2", f((big_a - big_b) / 2.0), ""),
         Card::new("CRVAL1", f(crval1), ""),

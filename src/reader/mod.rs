@@ -158,11 +158,9 @@ impl HipsDir {
                 "hips_order = {order} is beyond HEALPix depth {MAX_DEPTH} with {width}-pixel tiles"
             )));
         }
-        let frame = match properties.get("hips_frame").unwrap_or("equatorial") {
-            "galactic" => Frame::Galactic,
-            "equatorial" => Frame::Equatorial,
-            other => return Err(keyword(format!("hips_frame {other} is not supported"))),
-        };
+        let name = properties.get("hips_frame").unwrap_or("equatorial");
+        let frame = Frame::from_hips_name(name)
+            .ok_or_else(|| keyword(format!("hips_frame {name} is not supported")))?;
         Ok(HipsDir {
             root: root.to_path_buf(),
             properties,

@@ -7,8 +7,8 @@ mod native;
 pub mod projection;
 pub mod sip;
 
-pub use frame::Frame;
 use frame::{lonlat_to_xyz, xyz_to_lonlat};
+pub use frame::{Frame, HeaderFrame};
 pub use linear::Linear;
 pub use projection::SphericalProjection;
 pub use sip::Sip;
@@ -58,8 +58,8 @@ pub(crate) fn number(h: &Header, key: &str) -> Result<Option<f64>, WcsError> {
 /// A celestial WCS (the first two axes of an HDU).
 #[derive(Debug)]
 pub struct Wcs {
-    /// Celestial frame of the axes (from CTYPE, RADESYS and EQUINOX).
-    pub frame: Frame,
+    /// Celestial frame of the axes (from CTYPE, RADESYS, EQUINOX and MJD-OBS/DATE-OBS).
+    pub frame: HeaderFrame,
     /// CRPIX and the CD matrix.
     pub linear: Linear,
     sip: Option<Sip>,
@@ -104,29 +104,14 @@ impl Wcs {
         let ctype2 = h.get("CTYPE2").ok_or_else(|| missing("CTYPE2"))?;
         let (kind1, code, suffix) = split_ctype(ctype1);
         let (kind2, code2, _) = split_ctype(ctype2);
-        let frame = match (kind1.as_str(), kind2.as_str()) {
-            ("RA", "DEC") => {
-                let radesys = h
-                    .get("RADESYS")
-                    .or(h.get("RADECSYS"))
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_uppercase();
-                let equinox = h.get_f64("EQUINOX").or(h.get_f64("EPOCH"));
-                if radesys.starts_with("FK4")
-                    || (radesys.is_empty() && equinox.is_some_and(|e| e < 1984.0))
-                {
-                    return Err(WcsError::Unsupported("FK4/B1950 coordinates".into()));
-                }
-                Frame::Equatorial
-            }
-            ("GLON", "GLAT") => Frame::Galactic,
-            ("DEC", "RA") | ("GLAT", "GLON") => {
+        let frame = match HeaderFrame::from_header(h, &kind1, &kind2)? {
+            Some(frame) => frame,
+            None if HeaderFrame::from_header(h, &kind2, &kind1)?.is_some() => {
                 return Err(WcsError::Unsupported(format!(
                     "latitude on axis 1 ({ctype1}, {ctype2})"
                 )))
             }
-            _ => {
+            None => {
                 return Err(WcsError::NoCelestialAxes(format!(
                     "CTYPE1 = '{ctype1}', CTYPE2 = '{ctype2}'"
                 )))
@@ -189,7 +174,7 @@ impl Wcs {
         check_reference_point(crval)?;
         let projection = SphericalProjection::new(code, crval, &Header::default())?;
         Ok(Wcs {
-            frame,
+            frame: frame.header_frame(),
             linear,
             sip: None,
             projection,
