@@ -35,7 +35,7 @@ enum Command {
     Previews(PreviewArgs),
     /// Make a colour HiPS (PNG or JPEG) from three data HiPS of the same order and frame.
     Rgb(RgbArgs),
-    /// Cut stamps of many objects from one or more HiPS into a .npy or FITS array.
+    /// Cut stamps of many objects from one or more HiPS into a .npy, FITS or Zarr array.
     Cutout(CutoutArgs),
     /// Serve HiPS directories over HTTP (a HiPS node for Aladin Lite, Aladin, scripts).
     Serve(ServeArgs),
@@ -103,7 +103,7 @@ struct CutoutArgs {
     /// Column of object ids kept in the manifest (default: id, objid, name, ...; else the row).
     #[arg(long)]
     id_col: Option<String>,
-    /// Output: .npy (N, bands, size, size) float32, or .fits (NAXIS4 = N); a manifest CSV is
+    /// Output: .npy (N, bands, size, size) float32, .fits (NAXIS4 = N) or .zarr (a Zarr v3 store with ra, dec, id and the stamp WCS); a manifest CSV is
     /// written beside it.
     #[arg(long)]
     out: PathBuf,

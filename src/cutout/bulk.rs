@@ -213,7 +213,10 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     };
     let n = positions.len();
     let progress = Progress::open(o, n)?;
-    let extra = stack_cards(o, scale);
+    let mut extra = stack_cards(o, scale);
+    if format == StackFormat::Zarr {
+        extra.extend(stamp_wcs_template(o, scale, &positions[0])?);
+    }
     let stack = StackFile::open(
         &o.out,
         format,
@@ -264,6 +267,12 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     let mut manifest = progress.manifest.clone();
     manifest.extend(results.into_iter().flatten());
     let (manifest_file, outside) = write_manifest(o, manifest, n, &progress.path)?;
+    if format == StackFormat::Zarr {
+        let ids: Vec<String> = positions.iter().map(|p| p.id.clone()).collect();
+        let ra: Vec<f64> = positions.iter().map(|p| p.ra).collect();
+        let dec: Vec<f64> = positions.iter().map(|p| p.dec).collect();
+        stack.write_objects(&ids, &ra, &dec)?;
+    }
     let _ = std::fs::remove_file(&progress.path);
     Ok(BulkReport {
         rows: n,
@@ -303,6 +312,34 @@ fn open_bands(
             )
         })
         .collect()
+}
+
+/// The grid of the stamp of object `p`.
+fn stamp_spec(o: &BulkOptions, scale_deg: f64, p: &Position) -> GridSpec {
+    GridSpec {
+        lon: p.ra,
+        lat: p.dec,
+        width: o.size,
+        height: o.size,
+        scale_deg,
+        projection: o.projection.clone(),
+        rotation_deg: 0.0,
+        frame: o.frame,
+    }
+}
+
+/// The WCS cards every stamp shares (all but CRVAL1/CRVAL2, which are the object's position).
+fn stamp_wcs_template(
+    o: &BulkOptions,
+    scale_deg: f64,
+    p: &Position,
+) -> Result<Vec<Card>, CutoutError> {
+    let grid = Grid::from_spec(&stamp_spec(o, scale_deg, p))?;
+    Ok(grid
+        .cards
+        .into_iter()
+        .filter(|c| c.key != "CRVAL1" && c.key != "CRVAL2")
+        .collect())
 }
 
 /// Header cards of a FITS stack: the band names and the pixel scale.
@@ -488,16 +525,7 @@ impl ChunkJob<'_> {
         let mut lines = Vec::with_capacity(members.len());
         for &(_, row) in members {
             let p = &self.positions[row];
-            let spec = GridSpec {
-                lon: p.ra,
-                lat: p.dec,
-                width: o.size,
-                height: o.size,
-                scale_deg: self.scale,
-                projection: o.projection.clone(),
-                rotation_deg: 0.0,
-                frame: o.frame,
-            };
+            let spec = stamp_spec(o, self.scale, p);
             let values = stamps(self.store, self.bands, &spec, o.kernel, o.order)?;
             self.stack
                 .write_rows(row, &values)
