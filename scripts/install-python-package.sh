@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the hipsforge Python module (python/: PyO3 + maturin) into a private venv
-# (target/test-deps/pyvenv) with maturin, numpy, pytest and astropy from PyPI. The build is
+# (target/test-deps/pyvenv) with maturin, numpy, pytest, astropy and zarr from PyPI. The build is
 # skipped when the installed module was built from the same sources (a hash of python/ and
 # src/ kept in the venv); it has its own target dir (target/python-build), so a rebuild is
 # incremental. Prints the venv's python on its last line.
@@ -9,9 +9,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 venv=$root/target/test-deps/pyvenv
 py=$venv/bin/python
-if ! "$py" -c "import numpy, astropy, pytest" >/dev/null 2>&1 || [ ! -x "$venv/bin/maturin" ]; then
+if ! "$py" -c "import numpy, astropy, pytest, zarr" >/dev/null 2>&1 || [ ! -x "$venv/bin/maturin" ]; then
   python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install --quiet --disable-pip-version-check maturin numpy pytest astropy >&2
+  "$venv/bin/pip" install --quiet --disable-pip-version-check maturin numpy pytest astropy zarr >&2
 fi
 sources_hash() {
   find python src Cargo.toml -type f \

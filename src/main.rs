@@ -35,7 +35,7 @@ enum Command {
     Previews(PreviewArgs),
     /// Make a colour HiPS (PNG or JPEG) from three data HiPS of the same order and frame.
     Rgb(RgbArgs),
-    /// Cut stamps of many objects from one or more HiPS into a .npy or FITS array.
+    /// Cut stamps of many objects from one or more HiPS into a .npy, FITS or Zarr array.
     Cutout(CutoutArgs),
     /// Serve HiPS directories over HTTP (a HiPS node for Aladin Lite, Aladin, scripts).
     Serve(ServeArgs),
@@ -103,7 +103,7 @@ struct CutoutArgs {
     /// Column of object ids kept in the manifest (default: id, objid, name, ...; else the row).
     #[arg(long)]
     id_col: Option<String>,
-    /// Output: .npy (N, bands, size, size) float32, or .fits (NAXIS4 = N); a manifest CSV is
+    /// Output: .npy (N, bands, size, size) float32, .fits (NAXIS4 = N) or .zarr (a Zarr v3 store with ra, dec, id and the stamp WCS); a manifest CSV is
     /// written beside it.
     #[arg(long)]
     out: PathBuf,
@@ -113,6 +113,19 @@ struct CutoutArgs {
     /// Memory for decoded tiles, in MB.
     #[arg(long, default_value_t = 1024)]
     cache_mb: usize,
+    #[command(flatten)]
+    remote: RemoteArgs,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// How HiPS given by URL are read.
+#[derive(clap::Args)]
+struct RemoteArgs {
     /// Disk cache of tiles of HiPS given by URL (default: $HIPSFORGE_CACHE_DIR, else
     /// $XDG_CACHE_HOME/hipsforge, else ~/.cache/hipsforge); safe to share between runs.
     #[arg(long)]
@@ -120,12 +133,17 @@ struct CutoutArgs {
     /// Requests in flight at once to a HiPS server.
     #[arg(long, default_value_t = 8)]
     connections: usize,
-    /// Worker threads (default: all cores).
-    #[arg(long)]
-    threads: Option<usize>,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
+}
+
+impl RemoteArgs {
+    fn options(self) -> hipsforge::reader::RemoteOptions {
+        let mut r = hipsforge::reader::RemoteOptions::default();
+        if let Some(dir) = self.cache_dir {
+            r.cache_dir = dir;
+        }
+        r.max_connections = self.connections;
+        r
+    }
 }
 
 /// `NAME=DIR`, or a bare `DIR` named after itself.
@@ -184,14 +202,7 @@ fn run_cutout(a: CutoutArgs) -> anyhow::Result<ExitCode> {
         out: a.out,
         restart: a.restart,
         cache_bytes: a.cache_mb << 20,
-        remote: {
-            let mut r = hipsforge::reader::RemoteOptions::default();
-            if let Some(dir) = a.cache_dir {
-                r.cache_dir = dir;
-            }
-            r.max_connections = a.connections;
-            r
-        },
+        remote: a.remote.options(),
         verbose: !a.quiet,
     };
     let r = run_bulk(&o)?;
@@ -221,7 +232,8 @@ fn run_cutout(a: CutoutArgs) -> anyhow::Result<ExitCode> {
 
 #[derive(clap::Args)]
 struct ServeArgs {
-    /// HiPS directories, each as DIR (mounted at /<dir name>/) or NAME=DIR.
+    /// HiPS to serve, each as DIR (mounted at /<dir name>/) or NAME=DIR; a base URL
+    /// (http:// or https://) instead of DIR mirrors that HiPS, fetching each file once.
     #[arg(required = true)]
     hips: Vec<String>,
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -241,6 +253,8 @@ struct ServeArgs {
     /// Memory for files served from RAM, in MB.
     #[arg(long, default_value_t = 512)]
     cache_mb: usize,
+    #[command(flatten)]
+    remote: RemoteArgs,
 }
 
 fn run_serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -251,6 +265,7 @@ fn run_serve(a: ServeArgs) -> anyhow::Result<ExitCode> {
         cors_origin: a.cors_origin,
         aladin_lite: a.aladin_lite,
         file_cache_bytes: a.cache_mb << 20,
+        remote: a.remote.options(),
     };
     let app = hipsforge::serve::router(&o)?;
     tracing_subscriber::fmt()

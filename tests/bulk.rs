@@ -206,3 +206,103 @@ fn an_interrupted_run_continues_where_it_stopped() {
         std::fs::read_to_string(dir.path().join("clean.manifest.csv")).unwrap()
     );
 }
+
+#[test]
+fn a_zarr_store_holds_the_npy_stamps_with_positions_ids_and_wcs() {
+    use zarrs::array::Array;
+    use zarrs::filesystem::FilesystemStore;
+    let dir = tempfile::tempdir().unwrap();
+    let hips = scene_hips(dir.path());
+    let hips_b = scene_hips_mapped(dir.path(), "scaled", |v| 2.0 * v + 50.0);
+    // 2 bands of 28² float32: 668 stamps per 4 MiB chunk, so 700 objects fill one chunk and
+    // part of a second.
+    let pos = common::scene_positions(dir.path(), 700);
+    let npy = dir.path().join("stamps.npy");
+    run_bulk(&options([&hips, &hips_b], &pos, &npy, 28)).unwrap();
+    let zarr = dir.path().join("stamps.zarr");
+    run_bulk(&options([&hips, &hips_b], &pos, &zarr, 28)).unwrap();
+
+    let store = std::sync::Arc::new(FilesystemStore::new(&zarr).unwrap());
+    let stamps = Array::open(store.clone(), "/stamps").unwrap();
+    assert_eq!(stamps.shape(), &[700, 2, 28, 28]);
+    let values: Vec<f32> = stamps.retrieve_array_subset(&stamps.subset_all()).unwrap();
+    let (_, expected) = read_npy(&npy);
+    assert_eq!(values.len(), expected.len());
+    assert!(
+        values
+            .iter()
+            .zip(&expected)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "Zarr stamps differ from the .npy ones"
+    );
+    assert!(values.iter().any(|v| v.is_finite()));
+
+    let objects = hipsforge::cutout::positions::read_positions(&pos, &Default::default()).unwrap();
+    let ra: Vec<f64> = {
+        let a = Array::open(store.clone(), "/ra").unwrap();
+        a.retrieve_array_subset(&a.subset_all()).unwrap()
+    };
+    let dec: Vec<f64> = {
+        let a = Array::open(store.clone(), "/dec").unwrap();
+        a.retrieve_array_subset(&a.subset_all()).unwrap()
+    };
+    let ids: Vec<String> = {
+        let a = Array::open(store.clone(), "/id").unwrap();
+        a.retrieve_array_subset(&a.subset_all()).unwrap()
+    };
+    for (i, p) in objects.iter().enumerate() {
+        assert_eq!(
+            (ra[i], dec[i], ids[i].as_str()),
+            (p.ra, p.dec, p.id.as_str())
+        );
+    }
+    assert_eq!(ids[3], "obj-3");
+
+    // Stamp i's WCS is the shared header with CRVAL = (ra[i], dec[i]).
+    let group: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(zarr.join("zarr.json")).unwrap()).unwrap();
+    let attrs = &group["attributes"];
+    assert_eq!(attrs["manifest"], "stamps.manifest.csv");
+    assert_eq!(attrs["crval"], serde_json::json!(["ra", "dec"]));
+    let header = attrs["header"].as_object().unwrap();
+    assert!(!header.contains_key("CRVAL1"));
+    assert_eq!(header["BANDS"], "a,b");
+    let p = &objects[77];
+    let grid = Grid::from_spec(&GridSpec {
+        lon: ra[77],
+        lat: dec[77],
+        width: 28,
+        height: 28,
+        scale_deg: 0.9 / 3600.0,
+        projection: "TAN".into(),
+        rotation_deg: 0.0,
+        frame: Frame::Equatorial,
+    })
+    .unwrap();
+    for card in grid.cards.iter().filter(|c| !c.key.starts_with("CRVAL")) {
+        let v = &header[&card.key];
+        let same = match &card.value {
+            hipsforge::fits::write::CardValue::Float(x) => v.as_f64() == Some(*x),
+            hipsforge::fits::write::CardValue::Str(x) => v.as_str() == Some(x.as_str()),
+            other => panic!("{other:?}"),
+        };
+        assert!(
+            same,
+            "{}: {v} in the store, {:?} for the stamp",
+            card.key, card.value
+        );
+    }
+    assert_eq!((p.ra, p.dec), (ra[77], dec[77]));
+
+    // A directory that is not a Zarr store is never overwritten.
+    let other = dir.path().join("notes.zarr");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("keep.txt"), "mine").unwrap();
+    let err = run_bulk(&options([&hips, &hips_b], &pos, &other, 28)).unwrap_err();
+    assert!(err.to_string().contains("notes.zarr"), "{err}");
+    assert!(err.to_string().contains("not a Zarr store"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(other.join("keep.txt")).unwrap(),
+        "mine"
+    );
+}

@@ -73,13 +73,17 @@ fn python_module_cuts_what_the_cli_cuts() {
 
     // The CLI's stamps, the reference for the module's.
     let cli = dir.path().join("cli.npy");
-    let mut cutout = Command::new(common::binary());
-    cutout.args(["cutout", "--positions", csv.to_str().unwrap()]);
-    for (band, h) in BANDS.iter().zip(&hips) {
-        cutout.args(["--hips", &format!("{band}={}", h.display())]);
+    // The same stamps as a Zarr store, read back by zarr-python.
+    let zarr = dir.path().join("cli.zarr");
+    for out in [&cli, &zarr] {
+        let mut cutout = Command::new(common::binary());
+        cutout.args(["cutout", "--positions", csv.to_str().unwrap()]);
+        for (band, h) in BANDS.iter().zip(&hips) {
+            cutout.args(["--hips", &format!("{band}={}", h.display())]);
+        }
+        cutout.args(["--size", "28", "-q", "--out", out.to_str().unwrap()]);
+        run(&mut cutout);
     }
-    cutout.args(["--size", "28", "--out", cli.to_str().unwrap(), "-q"]);
-    run(&mut cutout);
 
     let app = router(&ServeOptions {
         mounts: BANDS
@@ -106,6 +110,7 @@ fn python_module_cuts_what_the_cli_cuts() {
         .env("HIPSFORGE_TEST_URL", format!("http://{addr}"))
         .env("HIPSFORGE_TEST_CSV", &csv)
         .env("HIPSFORGE_TEST_CLI_NPY", &cli)
+        .env("HIPSFORGE_TEST_CLI_ZARR", &zarr)
         .env("HIPSFORGE_TEST_CACHE", dir.path().join("remote-cache")));
     eprintln!("{out}");
     assert!(out.contains("passed"), "{out}");

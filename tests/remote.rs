@@ -156,6 +156,92 @@ fn remote_stamps_equal_local_ones_through_a_faulty_server() {
     );
 }
 
+/// Every file of the HiPS directory `root`, as paths relative to it.
+fn files_under(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                dirs.push(p);
+            } else {
+                let rel = p.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+                if !rel.starts_with('.') {
+                    out.push(rel);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn serve_mirrors_a_hips_from_a_faulty_server_fetching_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (hips, _) = scene(dir.path());
+    let seen = Arc::new(Seen::default());
+    let upstream = faulty_server(&hips, seen.clone());
+    let mirror = common::start_server(
+        router(&ServeOptions {
+            mounts: vec![("m".into(), format!("http://{upstream}/scene").into())],
+            remote: options(hips.clone(), &hips, &hips, &dir.path().join("cache")).remote,
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    let files = files_under(&hips);
+    assert!(files.iter().any(|f| f.contains("Allsky")), "{files:?}");
+    let tiles = files.iter().filter(|f| f.contains("/Npix")).count();
+    assert!(tiles >= 3, "{files:?}");
+    for f in &files {
+        let reply = common::get(mirror, &format!("/m/{f}"));
+        assert_eq!(reply.status, 200, "{f}");
+        assert_eq!(reply.body, std::fs::read(hips.join(f)).unwrap(), "{f}");
+    }
+    // The tile removed from the HiPS (the MOC still covers it) is 404 through the mirror too.
+    let order = hipsforge::reader::HipsDir::open(&hips).unwrap().order;
+    let present = hipsforge::reader::tiles_in(&hips, order, "fits").unwrap();
+    let gone = (present[0]..).find(|n| !present.contains(n)).unwrap();
+    let gone_path = format!(
+        "Norder{order}/Dir{}/Npix{gone}.fits",
+        gone / 10_000 * 10_000
+    );
+    assert_eq!(common::get(mirror, &format!("/m/{gone_path}")).status, 404);
+    let asked = seen.tile_requests.load(Ordering::SeqCst);
+    assert!(
+        asked > seen.first_tries.lock().unwrap().len(),
+        "no tile request was retried ({asked})"
+    );
+    // Served again from the mirror's disk: the server is not asked for any tile again.
+    for f in files.iter().chain([&gone_path]) {
+        let reply = common::get(mirror, &format!("/m/{f}"));
+        assert_eq!(reply.status, if f == &gone_path { 404 } else { 200 }, "{f}");
+    }
+    assert_eq!(seen.tile_requests.load(Ordering::SeqCst), asked);
+    // Cutouts on the mirror read the same tiles.
+    let (ra, dec) = common::SCENE_CENTRE;
+    let query = |hips: &str| {
+        format!("/hips-image-services/hips2fits?hips={hips}&ra={ra}&dec={dec}&fov=0.05&width=40&height=30&projection=TAN&format=fits")
+    };
+    let direct = common::get(upstream, &query("scene"));
+    let mirrored = common::get(mirror, &query("m"));
+    assert_eq!(direct.status, 200);
+    assert_eq!(mirrored.status, 200);
+    // The headers differ only in the HIPS card (the name asked for); the pixels are equal.
+    let data = |fits: &[u8]| {
+        let end = fits
+            .chunks(80)
+            .position(|card| card.starts_with(b"END     "))
+            .expect("END card");
+        fits[(end * 80 / 2880 + 1) * 2880..].to_vec()
+    };
+    assert_eq!(direct.body.len(), mirrored.body.len());
+    assert!(data(&direct.body) == data(&mirrored.body), "pixels differ");
+    assert!(data(&direct.body).iter().any(|&b| b != 0), "blank cutout");
+}
+
 /// nginx serving the HiPS directory as a plain static host, on a free loopback port.
 struct Nginx {
     child: std::process::Child,

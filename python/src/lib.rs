@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use rayon::prelude::*;
 
-use hipsforge::cutout::bulk::stamps;
+use hipsforge::cutout::bulk::{healpix_order, prefetch, stamps};
 use hipsforge::cutout::{CutoutError, Grid, GridSpec, Kernel, Survey, TileStore};
 use hipsforge::fits::write::CardValue;
 use hipsforge::reader::{ReadError, RemoteOptions};
@@ -22,6 +22,9 @@ use hipsforge::wcs::Frame;
 
 /// Objects per unit of parallel work (neighbours in HEALPix order share tiles).
 const CHUNK: usize = 64;
+
+/// Objects whose tiles are fetched together while the previous batch is cut.
+const PREFETCH_BATCH: usize = 2048;
 
 /// Default budget of the shared tile store: 1 GiB of decoded tiles.
 const DEFAULT_CACHE_BYTES: usize = 1 << 30;
@@ -259,6 +262,8 @@ struct Request {
     frame: Frame,
     kernel: Kernel,
     order: Option<u8>,
+    /// Requests in flight at once when tiles of remote bands are prefetched.
+    connections: usize,
 }
 
 impl Request {
@@ -283,48 +288,65 @@ impl Request {
             Grid::from_spec(&self.spec(first))?;
         }
         let bands: Vec<&Survey> = self.bands.iter().map(|s| s.as_ref()).collect();
-        let sorted = self.healpix_order();
-        let out = Mutex::new(vec![0f32; self.objects.len() * row]);
-        sorted.par_chunks(CHUNK).try_for_each(|chunk| {
-            let mut done = Vec::with_capacity(chunk.len());
-            for &(_, i) in chunk {
-                let values = stamps(
-                    store,
-                    &bands,
-                    &self.spec(self.objects[i]),
-                    self.kernel,
-                    self.order,
-                )?;
-                done.push((i, values));
-            }
-            let mut out = out.lock().expect("output lock");
-            for (i, values) in done {
-                out[i * row..(i + 1) * row].copy_from_slice(&values);
-            }
-            Ok::<(), CutoutError>(())
-        })?;
-        Ok(out.into_inner().expect("output lock"))
-    }
-
-    /// (HEALPix cell of the first band's tile order, object) sorted: neighbours share tiles.
-    fn healpix_order(&self) -> Vec<(u64, usize)> {
-        let first = &self.bands[0];
+        let first = &bands[0];
         let order = self
             .order
             .unwrap_or_else(|| first.order_for(self.scale_deg));
-        let to_hips = hipsforge::wcs::frame::Rotation::between(self.frame, first.hips.frame);
-        let layer = cdshealpix::nested::get(order);
-        let mut sorted: Vec<(u64, usize)> = self
-            .objects
-            .iter()
-            .enumerate()
-            .map(|(i, &(ra, dec))| {
-                let (lon, lat) = to_hips.apply_lonlat(ra.to_radians(), dec.to_radians());
-                (layer.hash(lon, lat), i)
+        let sorted = healpix_order(
+            self.objects.iter().copied(),
+            self.frame,
+            first.hips.frame,
+            order,
+        );
+        let out = Mutex::new(vec![0f32; self.objects.len() * row]);
+        let fetch = |batch: &[(u64, usize)]| {
+            let objects = batch.iter().map(|&(_, i)| self.objects[i]);
+            prefetch(
+                &bands,
+                objects,
+                self.frame,
+                self.scale_deg,
+                self.order,
+                self.connections,
+            )
+        };
+        let cut = |batch: &[(u64, usize)]| {
+            batch.par_chunks(CHUNK).try_for_each(|chunk| {
+                let mut done = Vec::with_capacity(chunk.len());
+                for &(_, i) in chunk {
+                    let values = stamps(
+                        store,
+                        &bands,
+                        &self.spec(self.objects[i]),
+                        self.kernel,
+                        self.order,
+                    )?;
+                    done.push((i, values));
+                }
+                let mut out = out.lock().expect("output lock");
+                for (i, values) in done {
+                    out[i * row..(i + 1) * row].copy_from_slice(&values);
+                }
+                Ok::<(), CutoutError>(())
             })
-            .collect();
-        sorted.sort_unstable();
-        sorted
+        };
+        // Remote tiles of the next batch are fetched while this one is cut.
+        let batches: Vec<&[(u64, usize)]> = sorted.chunks(PREFETCH_BATCH).collect();
+        if let Some(first) = batches.first() {
+            fetch(first);
+        }
+        for (k, batch) in batches.iter().enumerate() {
+            let ((), cut) = rayon::join(
+                || {
+                    if let Some(next) = batches.get(k + 1) {
+                        fetch(next)
+                    }
+                },
+                || cut(batch),
+            );
+            cut?;
+        }
+        Ok(out.into_inner().expect("output lock"))
     }
 }
 
@@ -354,6 +376,7 @@ fn cutouts<'py>(
     if size == 0 || size > 4096 {
         return Err(value_error(format!("size {size} must be 1..4096")));
     }
+    let connections = bands.iter().map(|b| b.get().connections).max().unwrap_or(1);
     let bands: Vec<Arc<Survey>> = bands.iter().map(|b| b.get().survey.clone()).collect();
     let kernel: Kernel = kernel.parse().map_err(value_error)?;
     let scale_deg = match scale {
@@ -381,6 +404,7 @@ fn cutouts<'py>(
         frame: parse_frame(frame)?,
         kernel,
         order,
+        connections,
     };
     let n = request.objects.len();
     let nbands = request.bands.len();

@@ -3,7 +3,8 @@ serves them on loopback and cuts the CLI's reference stamps).
 
 Environment: HIPSFORGE_TEST_HIPS (u,g,r,i,z HiPS directories, os.pathsep-separated),
 HIPSFORGE_TEST_URL (our server, mounting them as sdss-u ... sdss-z), HIPSFORGE_TEST_CSV (id,ra,dec),
-HIPSFORGE_TEST_CLI_NPY (`hipsforge cutout --size 28` of that list), HIPSFORGE_TEST_CACHE.
+HIPSFORGE_TEST_CLI_NPY (`hipsforge cutout --size 28` of that list), HIPSFORGE_TEST_CLI_ZARR (the
+same as a Zarr store), HIPSFORGE_TEST_CACHE.
 """
 
 import os
@@ -58,6 +59,27 @@ def test_stamps_equal_the_cli(stamps, objects):
     # Inside all five frames: no blank pixel in any band.
     assert np.isfinite(stamps).all()
     np.testing.assert_array_equal(stamps, cli)
+
+
+def test_zarr_store_reads_back_with_zarr_python(stamps, objects):
+    import zarr
+    from astropy.wcs import WCS
+
+    root = zarr.open_group(env("HIPSFORGE_TEST_CLI_ZARR"), mode="r")
+    np.testing.assert_array_equal(root["stamps"][:], stamps)
+    ra, dec = objects
+    np.testing.assert_array_equal(root["ra"][:], ra)
+    np.testing.assert_array_equal(root["dec"][:], dec)
+    assert list(root["id"][:3]) == ["q0", "q1", "q2"]
+    # Stamp i's WCS: the shared header with CRVAL from ra[i], dec[i]; it matches cutout_wcs.
+    header = dict(root.attrs["header"])
+    i = 7
+    header.update(NAXIS=2, NAXIS1=SIZE, NAXIS2=SIZE, CRVAL1=ra[i], CRVAL2=dec[i])
+    expected = hipsforge.cutout_wcs(ra[i], dec[i], SIZE, header["PIXSCALE"])
+    w, w_expected = WCS(header), WCS(expected)
+    corners = [[0, 0], [SIZE - 1, SIZE - 1], [3.5, 20.25]]
+    np.testing.assert_allclose(w.all_pix2world(corners, 0), w_expected.all_pix2world(corners, 0),
+                               rtol=0, atol=1e-12)
 
 
 def test_remote_hips_give_identical_stamps(stamps, objects, tmp_path_factory):

@@ -213,7 +213,10 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     };
     let n = positions.len();
     let progress = Progress::open(o, n)?;
-    let extra = stack_cards(o, scale);
+    let mut extra = stack_cards(o, scale);
+    if format == StackFormat::Zarr {
+        extra.extend(stamp_wcs_template(o, scale, &positions[0])?);
+    }
     let stack = StackFile::open(
         &o.out,
         format,
@@ -231,7 +234,12 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     }
     // The tile order the first band will read: objects in HEALPix order at it share tiles.
     let order = o.order.unwrap_or_else(|| surveys[0].order_for(scale));
-    let sorted = healpix_order(&positions, o.frame, surveys[0].hips.frame, order);
+    let sorted = healpix_order(
+        positions.iter().map(|p| (p.ra, p.dec)),
+        o.frame,
+        surveys[0].hips.frame,
+        order,
+    );
     let chunks: Vec<(usize, &[(u64, usize)])> = sorted
         .chunks(CHUNK)
         .enumerate()
@@ -259,6 +267,12 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
     let mut manifest = progress.manifest.clone();
     manifest.extend(results.into_iter().flatten());
     let (manifest_file, outside) = write_manifest(o, manifest, n, &progress.path)?;
+    if format == StackFormat::Zarr {
+        let ids: Vec<String> = positions.iter().map(|p| p.id.clone()).collect();
+        let ra: Vec<f64> = positions.iter().map(|p| p.ra).collect();
+        let dec: Vec<f64> = positions.iter().map(|p| p.dec).collect();
+        stack.write_objects(&ids, &ra, &dec)?;
+    }
     let _ = std::fs::remove_file(&progress.path);
     Ok(BulkReport {
         rows: n,
@@ -300,6 +314,34 @@ fn open_bands(
         .collect()
 }
 
+/// The grid of the stamp of object `p`.
+fn stamp_spec(o: &BulkOptions, scale_deg: f64, p: &Position) -> GridSpec {
+    GridSpec {
+        lon: p.ra,
+        lat: p.dec,
+        width: o.size,
+        height: o.size,
+        scale_deg,
+        projection: o.projection.clone(),
+        rotation_deg: 0.0,
+        frame: o.frame,
+    }
+}
+
+/// The WCS cards every stamp shares (all but CRVAL1/CRVAL2, which are the object's position).
+fn stamp_wcs_template(
+    o: &BulkOptions,
+    scale_deg: f64,
+    p: &Position,
+) -> Result<Vec<Card>, CutoutError> {
+    let grid = Grid::from_spec(&stamp_spec(o, scale_deg, p))?;
+    Ok(grid
+        .cards
+        .into_iter()
+        .filter(|c| c.key != "CRVAL1" && c.key != "CRVAL2")
+        .collect())
+}
+
 /// Header cards of a FITS stack: the band names and the pixel scale.
 fn stack_cards(o: &BulkOptions, scale_deg: f64) -> Vec<Card> {
     let names: Vec<&str> = o.bands.iter().map(|(b, _)| b.as_str()).collect();
@@ -313,9 +355,10 @@ fn stack_cards(o: &BulkOptions, scale_deg: f64) -> Vec<Card> {
     ]
 }
 
-/// (HEALPix cell at `order` in the HiPS frame, input row) of every object, sorted.
-fn healpix_order(
-    positions: &[Position],
+/// (HEALPix cell at `order` in the HiPS frame, index) of every (ra, dec) in degrees (in
+/// `frame`), sorted: neighbours in this order share tiles.
+pub fn healpix_order(
+    positions: impl Iterator<Item = (f64, f64)>,
     frame: Frame,
     hips_frame: Frame,
     order: u8,
@@ -323,15 +366,59 @@ fn healpix_order(
     let to_hips = Rotation::between(frame, hips_frame);
     let layer = cdshealpix::nested::get(order);
     let mut sorted: Vec<(u64, usize)> = positions
-        .iter()
         .enumerate()
-        .map(|(i, p)| {
-            let (lon, lat) = to_hips.apply_lonlat(p.ra.to_radians(), p.dec.to_radians());
+        .map(|(i, (ra, dec))| {
+            let (lon, lat) = to_hips.apply_lonlat(ra.to_radians(), dec.to_radians());
             (layer.hash(lon, lat), i)
         })
         .collect();
     sorted.sort_unstable();
     sorted
+}
+
+/// Fetches into the disk mirror, `connections` at a time, the tile under each of `positions`
+/// (degrees, in `frame`) for every band read from a server: stamps are then cut from disk,
+/// and a cold run waits on the network in parallel, not tile after tile. `order`: the tile
+/// order asked for (else each band's order for `scale_deg`). Failures are left for the
+/// cutting itself to report.
+pub fn prefetch(
+    bands: &[&Survey],
+    positions: impl Iterator<Item = (f64, f64)> + Clone,
+    frame: Frame,
+    scale_deg: f64,
+    order: Option<u8>,
+    connections: usize,
+) {
+    let mut wanted: Vec<(usize, u8, u64)> = Vec::new();
+    for (b, band) in bands.iter().enumerate() {
+        if !band.hips.is_remote() {
+            continue;
+        }
+        let order = order
+            .unwrap_or_else(|| band.order_for(scale_deg))
+            .min(band.hips.order);
+        let to_hips = Rotation::between(frame, band.hips.frame);
+        let layer = cdshealpix::nested::get(order);
+        for (ra, dec) in positions.clone() {
+            let (lon, lat) = to_hips.apply_lonlat(ra.to_radians(), dec.to_radians());
+            wanted.push((b, order, layer.hash(lon, lat)));
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return;
+    }
+    let per_thread = wanted.len().div_ceil(connections.max(1));
+    std::thread::scope(|s| {
+        for group in wanted.chunks(per_thread) {
+            s.spawn(move || {
+                for &(b, order, npix) in group {
+                    let _ = bands[b].hips.local_tile(order, npix);
+                }
+            });
+        }
+    });
 }
 
 fn progress_bar(verbose: bool, n: usize, done: usize) -> indicatif::ProgressBar {
@@ -419,64 +506,26 @@ struct ChunkJob<'a> {
 }
 
 impl ChunkJob<'_> {
-    /// Fetches, into the disk mirror, the tile under each object of the chunk for every band
-    /// read from a server, `--connections` at a time: the stamps are then cut from disk, and
-    /// a cold run waits on the network in parallel, not tile after tile. Failures are left for
-    /// the cutting itself to report.
-    fn prefetch(&self, members: &[(u64, usize)]) {
-        let mut wanted: Vec<(usize, u8, u64)> = Vec::new();
-        for (b, band) in self.bands.iter().enumerate() {
-            if !band.hips.is_remote() {
-                continue;
-            }
-            let order = self
-                .o
-                .order
-                .unwrap_or_else(|| band.order_for(self.scale))
-                .min(band.hips.order);
-            let to_hips = Rotation::between(self.o.frame, band.hips.frame);
-            let layer = cdshealpix::nested::get(order);
-            for &(_, row) in members {
-                let p = &self.positions[row];
-                let (lon, lat) = to_hips.apply_lonlat(p.ra.to_radians(), p.dec.to_radians());
-                wanted.push((b, order, layer.hash(lon, lat)));
-            }
-        }
-        wanted.sort_unstable();
-        wanted.dedup();
-        if wanted.is_empty() {
-            return;
-        }
-        let per_thread = wanted.len().div_ceil(self.o.remote.max_connections.max(1));
-        std::thread::scope(|s| {
-            for group in wanted.chunks(per_thread) {
-                s.spawn(move || {
-                    for &(b, order, npix) in group {
-                        let _ = self.bands[b].hips.local_tile(order, npix);
-                    }
-                });
-            }
-        });
-    }
-
     /// Cuts, writes and syncs the stamps of one chunk, then records it; returns its manifest
     /// lines.
     fn run(&self, c: usize, members: &[(u64, usize)]) -> Result<ManifestLines, CutoutError> {
         let o = self.o;
-        self.prefetch(members);
+        let objects = members.iter().map(|&(_, row)| {
+            let p = &self.positions[row];
+            (p.ra, p.dec)
+        });
+        prefetch(
+            self.bands,
+            objects,
+            o.frame,
+            self.scale,
+            o.order,
+            o.remote.max_connections,
+        );
         let mut lines = Vec::with_capacity(members.len());
         for &(_, row) in members {
             let p = &self.positions[row];
-            let spec = GridSpec {
-                lon: p.ra,
-                lat: p.dec,
-                width: o.size,
-                height: o.size,
-                scale_deg: self.scale,
-                projection: o.projection.clone(),
-                rotation_deg: 0.0,
-                frame: o.frame,
-            };
+            let spec = stamp_spec(o, self.scale, p);
             let values = stamps(self.store, self.bands, &spec, o.kernel, o.order)?;
             self.stack
                 .write_rows(row, &values)

@@ -1,13 +1,30 @@
-//! Writing stamp stacks incrementally: a NumPy `.npy` array (N, bands, size, size) float32, or
-//! a FITS image with NAXIS4 = N. The file is laid out (header, full size) first; rows are then
-//! written in place at their offsets, in any order, from any thread.
+//! Writing stamp stacks incrementally: a NumPy `.npy` array (N, bands, size, size) float32, a
+//! FITS image with NAXIS4 = N, or a Zarr v3 store. The output is laid out (header, full size)
+//! first; rows are then written in place at their offsets, in any order, from any thread.
+//!
+//! The Zarr store's metadata and chunk keys come from `zarrs`; its `stamps` chunks are
+//! uncompressed (the `bytes` codec) so that a stamp is written in place like a `.npy` row:
+//! objects arrive in HEALPix order, not in row order, and a compressed chunk would have to be
+//! read, changed and rewritten for each of them.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use zarrs::array::{data_type, ArrayBuilder, ZARR_NAN_F32};
+use zarrs::filesystem::FilesystemStore;
+use zarrs::group::GroupBuilder;
 
 use super::CutoutError;
 use crate::fits::write::{encode_image, Card, CardValue, Encoding};
+
+/// Bytes of one chunk of the Zarr `stamps` array, about (whole stamps per chunk).
+const ZARR_CHUNK_BYTES: usize = 4 << 20;
+
+/// Objects per chunk of the Zarr per-object arrays (`ra`, `dec`, `id`).
+const ZARR_OBJECT_CHUNK: u64 = 1 << 16;
 
 /// Output file format of a stamp stack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +33,9 @@ pub enum StackFormat {
     Npy,
     /// FITS, BITPIX −32.
     Fits,
+    /// A Zarr v3 store (a directory): the array `stamps` (object, band, y, x) float32, the
+    /// per-object arrays `ra`, `dec`, `id`, and the stamp WCS in the group's attributes.
+    Zarr,
 }
 
 impl StackFormat {
@@ -29,20 +49,38 @@ impl StackFormat {
         {
             Some("npy") => Ok(StackFormat::Npy),
             Some("fits") | Some("fit") => Ok(StackFormat::Fits),
+            Some("zarr") => Ok(StackFormat::Zarr),
             _ => Err(CutoutError::Options(format!(
-                "{}: the output must end in .npy or .fits",
+                "{}: the output must end in .npy, .fits or .zarr",
                 path.display()
             ))),
         }
     }
 }
 
-/// An output file of `rows` stamps of `bands × size × size` float32.
+/// An output of `rows` stamps of `bands × size × size` float32.
 pub struct StackFile {
-    file: File,
-    format: StackFormat,
-    data_offset: u64,
+    target: Target,
     row_values: usize,
+}
+
+/// Where the rows go.
+enum Target {
+    /// One file, data from `data_offset`; FITS is big-endian, `.npy` little-endian.
+    File {
+        file: File,
+        data_offset: u64,
+        big_endian: bool,
+    },
+    /// Zarr chunk files of `chunk_rows` stamps each (opened per write: a million-stamp store
+    /// has more chunks than a process may hold open), and which were written since the last
+    /// sync.
+    Zarr {
+        root: PathBuf,
+        chunks: Vec<PathBuf>,
+        chunk_rows: usize,
+        dirty: Vec<AtomicBool>,
+    },
 }
 
 /// The `.npy` v1.0 header for a C-order little-endian float32 array of `shape`.
@@ -78,8 +116,12 @@ impl StackFile {
     ) -> Result<StackFile, CutoutError> {
         let err = |e: std::io::Error| CutoutError::output(path, e);
         let row_values = bands * size * size;
+        if format == StackFormat::Zarr {
+            let target = open_zarr(path, [rows, bands, size, size], extra, fresh)?;
+            return Ok(StackFile { target, row_values });
+        }
         let header = match format {
-            StackFormat::Npy => npy_header(&[rows, bands, size, size]),
+            StackFormat::Npy | StackFormat::Zarr => npy_header(&[rows, bands, size, size]),
             StackFormat::Fits => {
                 // A 4-D primary image: take the header of an empty 2-D image and fix the axes.
                 let mut cards = vec![
@@ -104,8 +146,8 @@ impl StackFile {
         let data_offset = header.len() as u64;
         let data_len = (rows * row_values * 4) as u64;
         let total = match format {
-            StackFormat::Npy => data_offset + data_len,
             StackFormat::Fits => data_offset + data_len.div_ceil(2880) * 2880,
+            _ => data_offset + data_len,
         };
         let file = std::fs::OpenOptions::new()
             .read(true)
@@ -121,29 +163,197 @@ impl StackFile {
             file.write_all_at(&header, 0).map_err(err)?;
         }
         Ok(StackFile {
-            file,
-            format,
-            data_offset,
+            target: Target::File {
+                file,
+                data_offset,
+                big_endian: format == StackFormat::Fits,
+            },
             row_values,
         })
     }
 
     /// Writes consecutive stamps starting at row `first` (values row-major per stamp).
     pub fn write_rows(&self, first: usize, values: &[f32]) -> std::io::Result<()> {
-        let bytes: Vec<u8> = match self.format {
-            StackFormat::Npy => values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-            StackFormat::Fits => values.iter().flat_map(|v| v.to_be_bytes()).collect(),
-        };
-        self.file.write_all_at(
-            &bytes,
-            self.data_offset + (first * self.row_values * 4) as u64,
-        )
+        match &self.target {
+            Target::File {
+                file,
+                data_offset,
+                big_endian,
+            } => {
+                let bytes: Vec<u8> = if *big_endian {
+                    values.iter().flat_map(|v| v.to_be_bytes()).collect()
+                } else {
+                    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+                };
+                file.write_all_at(&bytes, data_offset + (first * self.row_values * 4) as u64)
+            }
+            Target::Zarr {
+                chunks,
+                chunk_rows,
+                dirty,
+                ..
+            } => {
+                for (i, stamp) in values.chunks(self.row_values).enumerate() {
+                    let row = first + i;
+                    let c = row / chunk_rows;
+                    let bytes: Vec<u8> = stamp.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    let file = std::fs::OpenOptions::new().write(true).open(&chunks[c])?;
+                    file.write_all_at(&bytes, ((row % chunk_rows) * self.row_values * 4) as u64)?;
+                    dirty[c].store(true, Ordering::Relaxed);
+                }
+                Ok(())
+            }
+        }
     }
 
     /// Flushes the data written so far to disk (before a chunk is recorded as done).
     pub fn sync(&self) -> std::io::Result<()> {
-        self.file.sync_data()
+        match &self.target {
+            Target::File { file, .. } => file.sync_data(),
+            Target::Zarr { chunks, dirty, .. } => {
+                for (path, d) in chunks.iter().zip(dirty) {
+                    if d.swap(false, Ordering::Relaxed) {
+                        File::open(path)?.sync_data()?;
+                    }
+                }
+                Ok(())
+            }
+        }
     }
+
+    /// For a Zarr store, the per-object arrays `id`, `ra` and `dec` (degrees, in the frame of
+    /// the run: with the WCS template of the attributes they give each stamp's WCS); other
+    /// formats keep these in the manifest only.
+    pub fn write_objects(
+        &self,
+        ids: &[String],
+        ra: &[f64],
+        dec: &[f64],
+    ) -> Result<(), CutoutError> {
+        let Target::Zarr { root, .. } = &self.target else {
+            return Ok(());
+        };
+        let failed = |e: &dyn std::fmt::Display| zarr_error(root, e);
+        let store = Arc::new(FilesystemStore::new(root).map_err(|e| failed(&e))?);
+        let n = ids.len() as u64;
+        let chunk = vec![ZARR_OBJECT_CHUNK.min(n.max(1))];
+        for (name, values) in [("ra", ra), ("dec", dec)] {
+            let array = ArrayBuilder::new(vec![n], chunk.clone(), data_type::float64(), f64::NAN)
+                .dimension_names(Some(["object"]))
+                .build(store.clone(), &format!("/{name}"))
+                .map_err(|e| failed(&e))?;
+            array.store_metadata().map_err(|e| failed(&e))?;
+            array
+                .store_array_subset(&array.subset_all(), values)
+                .map_err(|e| failed(&e))?;
+        }
+        let array = ArrayBuilder::new(vec![n], chunk, data_type::string(), "")
+            .dimension_names(Some(["object"]))
+            .build(store, "/id")
+            .map_err(|e| failed(&e))?;
+        array.store_metadata().map_err(|e| failed(&e))?;
+        array
+            .store_array_subset(&array.subset_all(), ids)
+            .map_err(|e| failed(&e))
+    }
+}
+
+/// A failure of the Zarr store at `root`, as an output error naming it.
+fn zarr_error(root: &Path, e: &dyn std::fmt::Display) -> CutoutError {
+    CutoutError::output(root, std::io::Error::other(e.to_string()))
+}
+
+/// Lays out a Zarr store at `root` for stamps of `shape` (objects, bands, size, size): the
+/// group with the `extra` cards as attributes, the `stamps` array and its chunk files at full
+/// size. Without `fresh`, a store already laid out for this shape is reused (resuming); a
+/// directory that is not a Zarr store is never removed.
+fn open_zarr(
+    root: &Path,
+    shape: [usize; 4],
+    extra: &[Card],
+    fresh: bool,
+) -> Result<Target, CutoutError> {
+    let failed = |e: &dyn std::fmt::Display| zarr_error(root, e);
+    let row_bytes = shape[1] * shape[2] * shape[3] * 4;
+    let chunk_rows = (ZARR_CHUNK_BYTES / row_bytes).clamp(1, shape[0]);
+    let is_store = root.join("zarr.json").is_file();
+    if root.exists()
+        && !is_store
+        && std::fs::read_dir(root).map_or(true, |mut d| d.next().is_some())
+    {
+        return Err(failed(&"exists and is not a Zarr store: not overwritten"));
+    }
+    let reuse = !fresh && is_store;
+    if !reuse && is_store {
+        std::fs::remove_dir_all(root).map_err(|e| failed(&e))?;
+    }
+    std::fs::create_dir_all(root).map_err(|e| failed(&e))?;
+    let store = Arc::new(FilesystemStore::new(root).map_err(|e| failed(&e))?);
+    let mut group = GroupBuilder::new()
+        .build(store.clone(), "/")
+        .map_err(|e| failed(&e))?;
+    let header: serde_json::Map<String, serde_json::Value> = extra
+        .iter()
+        .map(|c| {
+            let v = match &c.value {
+                CardValue::Float(v) => serde_json::json!(v),
+                CardValue::Int(v) => serde_json::json!(v),
+                CardValue::Str(v) => serde_json::json!(v),
+                CardValue::Bool(v) => serde_json::json!(v),
+            };
+            (c.key.clone(), v)
+        })
+        .collect();
+    let attributes = group.attributes_mut();
+    attributes.insert("header".into(), serde_json::Value::Object(header));
+    // Stamp i's WCS: the header cards with CRVAL1 = ra[i], CRVAL2 = dec[i].
+    attributes.insert("crval".into(), serde_json::json!(["ra", "dec"]));
+    let manifest = super::bulk::manifest_path(root);
+    if let Some(name) = manifest.file_name() {
+        attributes.insert("manifest".into(), serde_json::json!(name.to_string_lossy()));
+    }
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut chunk_shape = shape.clone();
+    chunk_shape[0] = chunk_rows as u64;
+    let array = ArrayBuilder::new(
+        shape.clone(),
+        chunk_shape,
+        data_type::float32(),
+        ZARR_NAN_F32,
+    )
+    .dimension_names(Some(["object", "band", "y", "x"]))
+    .build(store, "/stamps")
+    .map_err(|e| failed(&e))?;
+    if !reuse {
+        group.store_metadata().map_err(|e| failed(&e))?;
+        array.store_metadata().map_err(|e| failed(&e))?;
+    }
+    let count = (shape[0] as usize).div_ceil(chunk_rows);
+    let chunk_len = (chunk_rows * row_bytes) as u64;
+    let mut chunks = Vec::with_capacity(count);
+    for c in 0..count {
+        let path = root.join(array.chunk_key(&[c as u64, 0, 0, 0]).as_str());
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| failed(&e))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| failed(&e))?;
+        if !reuse || file.metadata().map_err(|e| failed(&e))?.len() != chunk_len {
+            file.set_len(0).map_err(|e| failed(&e))?;
+            file.set_len(chunk_len).map_err(|e| failed(&e))?;
+        }
+        chunks.push(path);
+    }
+    Ok(Target::Zarr {
+        root: root.to_path_buf(),
+        dirty: (0..count).map(|_| AtomicBool::new(false)).collect(),
+        chunks,
+        chunk_rows,
+    })
 }
 
 #[cfg(test)]

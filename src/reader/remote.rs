@@ -88,6 +88,11 @@ impl Remote {
         }
     }
 
+    /// The base URL, without a trailing slash.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The local directory that mirrors this HiPS.
     pub fn mirror(&self) -> &Path {
         &self.mirror

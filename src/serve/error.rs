@@ -18,6 +18,14 @@ pub enum ServeError {
         /// The refused name.
         name: String,
     },
+    /// A HiPS to mirror whose server does not answer as a HiPS.
+    #[error("{url}: {message}")]
+    Upstream {
+        /// The base URL given.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A HiPS directory that cannot be resolved.
     #[error("{}: {source}", path.display())]
     MountDir {

@@ -13,9 +13,10 @@ use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
 use super::conditional::{etag, matches_if_modified_since, matches_if_none_match};
-use super::mount::{cache_control, content_type, Refusal};
+use super::mount::{cache_control, content_type, safe_segments, Refusal};
 use super::range::parse_range;
 use super::{AppState, Mount};
+use crate::reader::Remote;
 
 /// A file held in memory, with the metadata it was read under.
 pub(super) struct CachedFile {
@@ -83,7 +84,41 @@ async fn serve_from(state: &AppState, mount: Option<&Mount>, rest: &str, req: Re
     };
     match mount.resolve(rest) {
         Ok((path, meta)) => serve_file(state, &path, meta, req).await,
-        Err(Refusal::Unsafe) | Err(Refusal::OutsideCoverage) => not_found(),
+        Err(Refusal::Unsafe) => match &mount.upstream {
+            Some(upstream) if safe_segments(rest).is_some() => {
+                mirrored(state, mount, upstream, rest, req).await
+            }
+            _ => not_found(),
+        },
+        Err(Refusal::OutsideCoverage) => not_found(),
+    }
+}
+
+/// A file of a mirrored HiPS not yet on this machine: fetched from its server into the
+/// mirror (a 404 there is remembered), then served like any other; 502 when the server
+/// fails after its retries.
+async fn mirrored(
+    state: &AppState,
+    mount: &Mount,
+    upstream: &Arc<Remote>,
+    rest: &str,
+    req: Request,
+) -> Response {
+    let rel = if rest.is_empty() { "index.html" } else { rest }.to_string();
+    let client = Arc::clone(upstream);
+    match tokio::task::spawn_blocking(move || client.local(&rel, false)).await {
+        Ok(Ok(Some(_))) => match mount.resolve(rest) {
+            Ok((path, meta)) => serve_file(state, &path, meta, req).await,
+            Err(_) => not_found(),
+        },
+        Ok(Ok(None)) => not_found(),
+        Ok(Err(e)) => (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{e}\n"),
+        )
+            .into_response(),
+        Err(_) => (StatusCode::INTERNAL_SERVER_ERROR, "fetch task failed\n").into_response(),
     }
 }
 

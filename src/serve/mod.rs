@@ -30,6 +30,8 @@ use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
+use crate::reader::RemoteOptions;
+
 pub use error::ServeError;
 pub use guard::{harden, merge_slashes, MAX_HEADER_BYTES, MAX_URI_BYTES};
 pub use mount::{default_name, Mount};
@@ -41,8 +43,10 @@ pub const MAX_REQUEST_BODY: usize = 16 << 20;
 /// What `hipsforge serve` was asked to serve, and how.
 #[derive(Debug, Clone, Default)]
 pub struct ServeOptions {
-    /// (mount name, HiPS directory).
+    /// (mount name, HiPS directory or base URL of a HiPS to mirror).
     pub mounts: Vec<(String, PathBuf)>,
+    /// Connections, retries and disk mirror of the HiPS mounted from URLs.
+    pub remote: RemoteOptions,
     /// Public URL of this server (behind a reverse proxy); default: from the Host header.
     pub base_url: Option<String>,
     /// Allowed origins, comma separated, or `*` (default).

@@ -2,10 +2,12 @@
 //! turn a request path into a file inside it (or a fast, definite 404).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::ServeError;
 use crate::hips::moc::Coverage;
 use crate::hips::properties::Properties;
+use crate::reader::remote::{is_url, Remote, RemoteOptions};
 
 /// Names the server uses itself; a HiPS cannot be mounted there.
 pub const RESERVED: [&str; 5] = [
@@ -35,6 +37,9 @@ pub struct Mount {
     pub properties: Properties,
     /// Which tiles exist, from `Moc.fits`, when the HiPS has one in the equatorial frame.
     pub coverage: Option<Coverage>,
+    /// For a HiPS mirrored from a server: the server, asked for each file not yet in `root`
+    /// (the mirror directory on this machine).
+    pub upstream: Option<Arc<Remote>>,
 }
 
 /// Why a path is refused.
@@ -46,18 +51,65 @@ pub enum Refusal {
     OutsideCoverage,
 }
 
+/// `name` as a mount name: not empty, hidden, with a slash, or a route of the server.
+fn check_name(name: &str) -> Result<(), ServeError> {
+    if name.is_empty()
+        || name.contains(['/', '\\'])
+        || name.starts_with('.')
+        || RESERVED.contains(&name)
+    {
+        return Err(ServeError::InvalidMountName {
+            name: name.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// The segments of a request path inside a mount (`""` is `index.html`), or `None` when one is
+/// empty, hidden, too long or holds a separator: no such path can leave the mount's root.
+pub fn safe_segments(rel: &str) -> Option<Vec<&str>> {
+    let rel = if rel.is_empty() { "index.html" } else { rel };
+    let segments: Vec<&str> = rel.split('/').collect();
+    let safe = |s: &&str| {
+        !s.is_empty() && !s.starts_with('.') && !s.contains(['\\', '\0', ':']) && s.len() < 256
+    };
+    segments.iter().all(safe).then_some(segments)
+}
+
 impl Mount {
+    /// Opens a HiPS to serve under `name`: a directory, or (an `http://` or `https://` base
+    /// URL) a HiPS on another server, mirrored on demand under `remote.cache_dir`: its
+    /// `properties` and `Moc.fits` are fetched now, every other file when first asked for.
+    pub fn open_location(
+        name: &str,
+        location: &Path,
+        remote: &RemoteOptions,
+    ) -> Result<Mount, ServeError> {
+        let url = location.to_string_lossy();
+        if !is_url(&url) {
+            return Mount::open(name, location);
+        }
+        check_name(name)?;
+        let upstream = Remote::new(&url, remote);
+        let failed = |message: String| ServeError::Upstream {
+            url: url.to_string(),
+            message,
+        };
+        upstream
+            .local("properties", true)
+            .map_err(|e| failed(e.to_string()))?
+            .ok_or_else(|| failed("no properties there (404): not a HiPS?".into()))?;
+        upstream
+            .local("Moc.fits", true)
+            .map_err(|e| failed(e.to_string()))?;
+        let mut mount = Mount::open(name, upstream.mirror())?;
+        mount.upstream = Some(Arc::new(upstream));
+        Ok(mount)
+    }
+
     /// Opens `dir` as a HiPS to serve under `name`.
     pub fn open(name: &str, dir: &Path) -> Result<Mount, ServeError> {
-        if name.is_empty()
-            || name.contains(['/', '\\'])
-            || name.starts_with('.')
-            || RESERVED.contains(&name)
-        {
-            return Err(ServeError::InvalidMountName {
-                name: name.to_string(),
-            });
-        }
+        check_name(name)?;
         let root = dir.canonicalize().map_err(|source| ServeError::MountDir {
             path: dir.to_path_buf(),
             source,
@@ -91,20 +143,14 @@ impl Mount {
             root,
             properties,
             coverage,
+            upstream: None,
         })
     }
 
     /// The file for request path `rel` (already percent-decoded, relative to the mount) with its
     /// metadata, or why not. Symbolic links are followed only if they stay inside the root.
     pub fn resolve(&self, rel: &str) -> Result<(PathBuf, std::fs::Metadata), Refusal> {
-        let rel = if rel.is_empty() { "index.html" } else { rel };
-        let segments: Vec<&str> = rel.split('/').collect();
-        let safe = |s: &&str| {
-            !s.is_empty() && !s.starts_with('.') && !s.contains(['\\', '\0', ':']) && s.len() < 256
-        };
-        if !segments.iter().all(safe) {
-            return Err(Refusal::Unsafe);
-        }
+        let segments = safe_segments(rel).ok_or(Refusal::Unsafe)?;
         if let Some((order, npix)) = parse_tile_path(&segments) {
             if let Some(c) = &self.coverage {
                 if order <= c.depth() && !c.intersects_cell(order, npix) {

@@ -10,6 +10,7 @@ use super::files::CachedFile;
 use super::{Mount, ServeError, ServeOptions};
 use crate::cache::BoundedCache;
 use crate::cutout::{Survey, TileStore};
+use crate::reader::RemoteOptions;
 
 /// Default memory for cached files.
 pub const DEFAULT_FILE_CACHE: usize = 512 << 20;
@@ -33,7 +34,7 @@ pub struct AppState {
 impl AppState {
     /// Opens every mount (for files and for cutouts) and Aladin Lite's directory.
     pub fn new(o: &ServeOptions) -> Result<AppState, ServeError> {
-        let mounts = open_mounts(&o.mounts)?;
+        let mounts = open_mounts(&o.mounts, &o.remote)?;
         let aladin_lite = o.aladin_lite.as_deref().map(open_aladin_lite).transpose()?;
         let budget = if o.file_cache_bytes == 0 {
             DEFAULT_FILE_CACHE
@@ -44,7 +45,11 @@ impl AppState {
             .iter()
             .enumerate()
             .map(|(i, m)| {
-                Survey::open(&m.root, i as u32).map_err(|e| ServeError::CutoutSurvey {
+                let opened = match &m.upstream {
+                    Some(up) => Survey::open_location(up.base(), i as u32, &o.remote),
+                    None => Survey::open(&m.root, i as u32),
+                };
+                opened.map_err(|e| ServeError::CutoutSurvey {
                     name: m.name.clone(),
                     message: e.to_string(),
                 })
@@ -80,14 +85,17 @@ impl AppState {
     }
 }
 
-/// The HiPS directories as mounts; a name given twice is refused.
-fn open_mounts(dirs: &[(String, PathBuf)]) -> Result<Vec<Mount>, ServeError> {
+/// The HiPS directories (or URLs, mirrored) as mounts; a name given twice is refused.
+fn open_mounts(
+    dirs: &[(String, PathBuf)],
+    remote: &RemoteOptions,
+) -> Result<Vec<Mount>, ServeError> {
     let mut mounts: Vec<Mount> = Vec::with_capacity(dirs.len());
     for (name, dir) in dirs {
         if mounts.iter().any(|m| &m.name == name) {
             return Err(ServeError::DuplicateMount { name: name.clone() });
         }
-        mounts.push(Mount::open(name, dir)?);
+        mounts.push(Mount::open_location(name, dir, remote)?);
     }
     Ok(mounts)
 }
@@ -110,5 +118,6 @@ fn open_aladin_lite(dir: &Path) -> Result<Mount, ServeError> {
         root,
         properties: Default::default(),
         coverage: None,
+        upstream: None,
     })
 }
