@@ -91,7 +91,7 @@ def cutouts(
         bands: ``Survey`` objects, HiPS directories or URLs, in output band order.
         projection: WCS projection of the stamps (TAN, SIN, ZEA, STG, CAR, AIT, ...).
         kernel: ``"bilinear"``, ``"nearest"`` or ``"flux"`` (area mean, for coarse stamps).
-        frame: ``"icrs"`` or ``"galactic"``: of the positions and of the stamps' grids.
+        frame: ``"icrs"``, ``"galactic"`` or ``"ecliptic"`` (J2000 mean ecliptic): of the positions and of the stamps' grids.
         order: HiPS order to read; default: the one matching ``scale`` in each band.
         rotation: position angle of the stamps' y axis, degrees east of north.
 

@@ -28,7 +28,7 @@ class Survey:
         """Tile width in pixels."""
     @property
     def frame(self) -> str:
-        """``"equatorial"`` or ``"galactic"``."""
+        """``"equatorial"``, ``"galactic"`` or ``"ecliptic"``."""
     @property
     def location(self) -> str:
         """The directory or URL the survey was opened from."""

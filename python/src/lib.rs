@@ -204,11 +204,12 @@ fn hips_pixel_scale(s: &Survey) -> Option<f64> {
 
 fn parse_frame(frame: &str) -> PyResult<Frame> {
     match frame.to_ascii_lowercase().as_str() {
-        "icrs" | "fk5" | "equatorial" => Ok(Frame::Equatorial),
-        "galactic" => Ok(Frame::Galactic),
-        other => Err(value_error(format!(
-            "unknown frame {other:?} (icrs, galactic)"
-        ))),
+        "icrs" => Ok(Frame::Equatorial),
+        other => Frame::from_hips_name(other).ok_or_else(|| {
+            value_error(format!(
+                "unknown frame {other:?} (icrs, galactic, ecliptic)"
+            ))
+        }),
     }
 }
 
