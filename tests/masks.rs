@@ -393,7 +393,7 @@ fn fov_files_clip_images_and_their_footprints() {
     );
 
     // INDEX: the footprint of the clipped image is a part of the whole image's.
-    let files = collect_files(&[inputs.clone()]).files;
+    let files = collect_files(std::slice::from_ref(&inputs)).files;
     let mut found = discover(
         &files,
         &HduSelection::FirstImage,
@@ -404,7 +404,7 @@ fn fov_files_clip_images_and_their_footprints() {
         fov: true,
         ..Default::default()
     };
-    controls.select(&mut found, &[inputs.clone()]).unwrap();
+    controls.select(&mut found, std::slice::from_ref(&inputs)).unwrap();
     let clipped_tiles = tiles_of_image(&found.images[0], plain.order);
     assert!(clipped_tiles.is_subset(&whole));
     assert!(
