@@ -142,7 +142,7 @@ impl InputControls {
     /// keyword has no numeric value (discovery passes such images over, so only a header read
     /// differently would get here).
     pub fn apply(&self, image: &SourceImage, data: &mut [f32]) -> Result<(), String> {
-        if !self.touches_pixels(image) {
+        if data.is_empty() || !self.touches_pixels(image) {
             return Ok(());
         }
         let (w, h) = (image.hdu.width, image.hdu.height);
@@ -209,15 +209,13 @@ impl InputControls {
 
 /// The `--skyval` keyword's value in the image header.
 fn sky_keyword(image: &SourceImage, key: &str) -> Result<f32, String> {
-    match image.hdu.header.get(key) {
-        None => Err(format!("--skyval {key}: no {key} card in the header")),
-        Some(_) => match image.hdu.header.get_f64(key) {
-            Some(v) if v.is_finite() => Ok(v as f32),
-            _ => Err(format!(
-                "--skyval {key}: {key} = {} is not a number",
-                image.hdu.header.get(key).unwrap_or("")
-            )),
-        },
+    let header = &image.hdu.header;
+    let raw = header
+        .get(key)
+        .ok_or_else(|| format!("--skyval {key}: no {key} card in the header"))?;
+    match header.get_f64(key) {
+        Some(v) if v.is_finite() => Ok(v as f32),
+        _ => Err(format!("--skyval {key}: {key} = {raw} is not a number")),
     }
 }
 
@@ -282,17 +280,23 @@ impl Region {
                 }
             }
             Region::Polygon(vertices) => {
-                let mut crossings: Vec<f64> = Vec::new();
+                // The crossings are gathered in `spans` itself, then paired in place (no
+                // allocation per row).
                 let n = vertices.len();
                 for i in 0..n {
                     let ([x0, y0], [x1, y1]) = (vertices[i], vertices[(i + 1) % n]);
                     // Half-open in y, so a vertex on the row counts once.
                     if (y0 <= y) != (y1 <= y) {
-                        crossings.push(x0 + (y - y0) / (y1 - y0) * (x1 - x0));
+                        let x = x0 + (y - y0) / (y1 - y0) * (x1 - x0);
+                        spans.push((x, x));
                     }
                 }
-                crossings.sort_by(f64::total_cmp);
-                spans.extend(crossings.chunks_exact(2).map(|c| (c[0], c[1])));
+                spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let pairs = spans.len() / 2;
+                for i in 0..pairs {
+                    spans[i] = (spans[2 * i].0, spans[2 * i + 1].0);
+                }
+                spans.truncate(pairs);
             }
         }
     }
