@@ -404,7 +404,9 @@ fn fov_files_clip_images_and_their_footprints() {
         fov: true,
         ..Default::default()
     };
-    controls.select(&mut found, std::slice::from_ref(&inputs)).unwrap();
+    controls
+        .select(&mut found, std::slice::from_ref(&inputs))
+        .unwrap();
     let clipped_tiles = tiles_of_image(&found.images[0], plain.order);
     assert!(clipped_tiles.is_subset(&whole));
     assert!(
