@@ -441,7 +441,8 @@ struct ControlArgs {
     #[arg(long, value_enum)]
     shape: Option<Shape>,
     /// Read each image's .fov mask (NAME.fov beside NAME.fits, else DIR.fov for a directory):
-    /// "X Y RADIUS" or polygon vertices "X1 Y1 X2 Y2 ...", FITS pixel coordinates.
+    /// "X Y RADIUS" or polygon vertices "X1 Y1 X2 Y2 ...", pixels counted from 0 as Hipsgen
+    /// does (FITS pixel - 1).
     #[arg(long)]
     fov: bool,
     /// Input values outside MIN..MAX (physical values, after BSCALE/BZERO) are blank.

@@ -382,8 +382,9 @@ fn fov_files_clip_images_and_their_footprints() {
     let im = image(160, 100, 0.0, 1.0, 1.0);
     let inputs = dir.path().join("in");
     write(&im, &inputs.join("img.fits"), &ramp(&im), vec![]);
-    let triangle = [(5.0, 5.0), (70.0, 8.0), (12.0, 60.0)];
+    // Hipsgen's .fov coordinates count pixels from 0: FITS pixel = value + 1.
     std::fs::write(inputs.join("img.fov"), "5 5\n70 8\n12 60\n").unwrap();
+    let triangle = [(6.0, 6.0), (71.0, 9.0), (13.0, 61.0)];
     let (plain, _) = build(&inputs, &dir.path().join("plain"), &[]);
     let (clipped, _) = build(&inputs, &dir.path().join("clipped"), &["--fov"]);
     let (blank, equal) = check_mask(&plain, &clipped, &im.wcs(), in_triangle(triangle));
@@ -425,7 +426,7 @@ fn fov_files_clip_images_and_their_footprints() {
         &plain,
         &circled,
         &im.wcs(),
-        in_ellipse(80.5, 50.5, 30.0, 30.0),
+        in_ellipse(81.5, 51.5, 30.0, 30.0),
     );
     assert!(
         blank > 10_000 && equal > 2000,

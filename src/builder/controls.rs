@@ -219,6 +219,9 @@ fn sky_keyword(image: &SourceImage, key: &str) -> Result<f32, String> {
     }
 }
 
+/// `.fov` coordinate + this = FITS pixel coordinate (Hipsgen's masks count pixels from 0).
+const HIPSGEN_TO_FITS: f64 = 1.0;
+
 /// A valid region of an image in FITS pixel coordinates (1-based, pixel centres at integers).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Region {
@@ -241,7 +244,9 @@ pub enum Region {
 impl Region {
     /// Hipsgen's `.fov` syntax: numbers separated by blanks, commas, semicolons or line ends;
     /// three are a circle `X Y RADIUS`, an even number of at least six a polygon `X1 Y1 X2 Y2
-    /// ...`, in FITS pixel coordinates.
+    /// ...`. Coordinates are those Hipsgen tests: 0-based pixel indices along NAXIS1 and NAXIS2
+    /// (FITS orientation), so FITS pixel = value + 1 (Hipsgen 12.001 centres the mask `80 50 30`
+    /// of a 1″ image at FITS pixel (80.95, 51.00) of its HiPS; see the README).
     pub fn parse(text: &str) -> Result<Region, String> {
         let numbers = text
             .split(|c: char| c.is_whitespace() || c == ',' || c == ';')
@@ -253,14 +258,17 @@ impl Region {
             .collect::<Result<Vec<f64>, String>>()?;
         match numbers.len() {
             3 if numbers[2] > 0.0 => Ok(Region::Ellipse {
-                x: numbers[0],
-                y: numbers[1],
+                x: numbers[0] + HIPSGEN_TO_FITS,
+                y: numbers[1] + HIPSGEN_TO_FITS,
                 a: numbers[2],
                 b: numbers[2],
             }),
             3 => Err(format!("circle radius {} is not positive", numbers[2])),
             n if n >= 6 && n % 2 == 0 => Ok(Region::Polygon(
-                numbers.chunks(2).map(|p| [p[0], p[1]]).collect(),
+                numbers
+                    .chunks(2)
+                    .map(|p| [p[0] + HIPSGEN_TO_FITS, p[1] + HIPSGEN_TO_FITS])
+                    .collect(),
             )),
             n => Err(format!(
                 "{n} numbers: expected `X Y RADIUS` (a circle) or at least three `X Y` vertices"
@@ -541,15 +549,15 @@ mod tests {
         assert_eq!(
             Region::parse("10 20 5\n").unwrap(),
             Region::Ellipse {
-                x: 10.0,
-                y: 20.0,
+                x: 11.0,
+                y: 21.0,
                 a: 5.0,
                 b: 5.0
             }
         );
         assert_eq!(
             Region::parse("1 1\n9,1\n9;9\n").unwrap(),
-            Region::Polygon(vec![[1.0, 1.0], [9.0, 1.0], [9.0, 9.0]])
+            Region::Polygon(vec![[2.0, 2.0], [10.0, 2.0], [10.0, 10.0]])
         );
         for bad in ["", "1 2 3 4 5", "1 2 x 4 5 6", "1 2 0", "1 2 3 4"] {
             assert!(Region::parse(bad).is_err(), "{bad:?}");
