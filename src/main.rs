@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use hipsforge::builder::controls::{InputControls, Shape, SkyVal};
 use hipsforge::builder::resample::{Coadd, Interpolation, Sampling};
 use hipsforge::builder::{build, BuildOptions};
 use hipsforge::fits::HduSelection;
@@ -416,6 +417,8 @@ struct BuildArgs {
     /// HDUs to use: "first" (first image HDU), "all", or a list like 1,2,3 (0 = primary).
     #[arg(long, default_value = "first")]
     hdu: HduSelection,
+    #[command(flatten)]
+    controls: ControlArgs,
     /// Worker threads (default: all cores).
     #[arg(long)]
     threads: Option<usize>,
@@ -440,6 +443,46 @@ struct BuildArgs {
     /// No progress bar or log lines.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// Hipsgen's per-image controls (`hipsforge::builder::controls`).
+#[derive(clap::Args)]
+struct ControlArgs {
+    /// Pilot HiPS: only the first N usable images (in input order), a quick look.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pilot: Option<u64>,
+    /// Valid area of round detectors: pixels outside the circle or ellipse inscribed in the
+    /// data area (the box of pixels that differ from the corner pixel) are blank.
+    #[arg(long, value_enum)]
+    shape: Option<Shape>,
+    /// Read each image's .fov mask (NAME.fov beside NAME.fits, else DIR.fov for a directory):
+    /// "X Y RADIUS" or polygon vertices "X1 Y1 X2 Y2 ...", pixels counted from 0 as Hipsgen
+    /// does (FITS pixel - 1).
+    #[arg(long)]
+    fov: bool,
+    /// Input values outside MIN..MAX (physical values, after BSCALE/BZERO) are blank.
+    #[arg(long, num_args = 2, value_names = ["MIN", "MAX"], allow_hyphen_values = true)]
+    valid_range: Option<Vec<f32>>,
+    /// Subtract each image's sky before coadding: a header keyword (e.g. SKYVAL), or auto
+    /// (3-sigma-clipped median of the image's valid pixels).
+    #[arg(long, value_name = "KEY|auto")]
+    skyval: Option<SkyVal>,
+    /// Pass over images whose pixel is more than R times longer one way than the other.
+    #[arg(long, value_name = "R")]
+    max_ratio: Option<f64>,
+}
+
+impl ControlArgs {
+    fn controls(&self) -> InputControls {
+        InputControls {
+            pilot: self.pilot.map(|n| n as usize),
+            shape: self.shape,
+            fov: self.fov,
+            valid_range: self.valid_range.as_ref().map(|v| (v[0], v[1])),
+            skyval: self.skyval.clone(),
+            max_ratio: self.max_ratio,
+        }
+    }
 }
 
 fn print_previews(r: &PreviewReport, formats: &[PreviewFormat]) {
@@ -490,6 +533,7 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     o.blank = a.blank;
     o.bitpix = a.bitpix;
     o.hdus = a.hdu;
+    o.controls = a.controls.controls();
     o.properties = hipsforge::hips::presets::survey_properties(
         a.preset.as_deref(),
         &a.properties_file,

@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::controls::Region;
 use crate::fits::{list_image_hdus, HduSelection, ImageHdu};
 use crate::wcs::frame::FrameChange;
 use crate::wcs::{Frame, Wcs};
@@ -15,6 +16,8 @@ pub struct SourceImage {
     pub hdu: ImageHdu,
     /// The image's celestial WCS (in the image's own frame).
     pub wcs: Wcs,
+    /// Its `.fov` mask (`--fov`): pixels outside are blank and its footprint stops there.
+    pub fov: Option<Region>,
     /// Image frame → HiPS frame.
     to_hips: FrameChange,
 }
@@ -23,7 +26,12 @@ impl SourceImage {
     /// An image whose pixels will be placed in a HiPS of frame `hips_frame`.
     pub fn new(hdu: ImageHdu, wcs: Wcs, hips_frame: Frame) -> SourceImage {
         let to_hips = wcs.frame.change_to(hips_frame);
-        SourceImage { hdu, wcs, to_hips }
+        SourceImage {
+            hdu,
+            wcs,
+            fov: None,
+            to_hips,
+        }
     }
 
     /// Sky position (unit vector, HiPS frame) of FITS pixel (px, py), 1-based.
@@ -166,10 +174,22 @@ fn walk(
 /// Opens every file (in parallel: reading headers of compressed files is slow) and keeps the
 /// image HDUs that have a celestial WCS we support, in input order.
 pub fn discover(files: &[PathBuf], selection: &HduSelection, hips_frame: Frame) -> Inputs {
+    discover_keeping(files, selection, hips_frame, &[])
+}
+
+/// [`discover`], keeping also the header cards `keep` (those build controls read later).
+pub fn discover_keeping(
+    files: &[PathBuf],
+    selection: &HduSelection,
+    hips_frame: Frame,
+    keep: &[&str],
+) -> Inputs {
     use rayon::prelude::*;
+    let mut kept = KEPT_KEYWORDS.to_vec();
+    kept.extend_from_slice(keep);
     let per_file: Vec<Inputs> = files
         .par_iter()
-        .map(|f| discover_file(f, selection, hips_frame))
+        .map(|f| discover_file(f, selection, hips_frame, &kept))
         .collect();
     let mut found = Inputs::default();
     for mut f in per_file {
@@ -179,7 +199,12 @@ pub fn discover(files: &[PathBuf], selection: &HduSelection, hips_frame: Frame) 
     found
 }
 
-fn discover_file(file: &Path, selection: &HduSelection, hips_frame: Frame) -> Inputs {
+fn discover_file(
+    file: &Path,
+    selection: &HduSelection,
+    hips_frame: Frame,
+    kept: &[&str],
+) -> Inputs {
     let mut found = Inputs::default();
     let (hdus, skipped) = match list_image_hdus(file, selection) {
         Ok(r) => r,
@@ -216,7 +241,7 @@ fn discover_file(file: &Path, selection: &HduSelection, hips_frame: Frame) -> In
             Ok(wcs) => {
                 // The WCS is parsed: keep only what properties need, not every card of every
                 // input (a survey of 10^5 frames would otherwise hold gigabytes of headers).
-                hdu.header = hdu.header.subset(&KEPT_KEYWORDS);
+                hdu.header = hdu.header.subset(kept);
                 found.images.push(SourceImage::new(hdu, wcs, hips_frame));
             }
             Err(reason) => found.skipped.push(format!("{}: {reason}", hdu.label())),

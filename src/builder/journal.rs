@@ -47,6 +47,15 @@ impl Journal {
         p.set("tree", format!("{:?}", o.tree));
         p.set("bitpix", o.bitpix);
         p.set("hdus", format!("{:?}", o.hdus));
+        // Only controls in force are written, so a journal of a build without them is unchanged.
+        for (key, value) in o.controls.describe() {
+            p.set(&format!("controls.{key}"), value);
+        }
+        for (i, im) in images.iter().enumerate() {
+            if let Some(fov) = &im.fov {
+                p.set(&format!("fov.{i}"), format!("{} {fov}", im.label()));
+            }
+        }
         p.set("inputs", files.len());
         for (i, file) in files.iter().enumerate() {
             let meta = std::fs::metadata(file)

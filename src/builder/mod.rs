@@ -3,6 +3,7 @@
 //! then Allsky, Moc.fits and properties.
 
 pub mod cache;
+pub mod controls;
 pub mod index;
 pub mod inputs;
 pub mod journal;
@@ -28,8 +29,9 @@ use crate::preview::{write_previews, Look, PreviewFormat, PreviewOptions, Previe
 use crate::wcs::frame::{xyz_to_lonlat, Rotation};
 use crate::wcs::Frame;
 use cache::ImageCache;
+use controls::InputControls;
 use index::build_index;
-use inputs::{collect_files, discover, Inputs, SourceImage};
+use inputs::{collect_files, discover_keeping, Inputs, SourceImage};
 use journal::Journal;
 use pyramid::Pyramid;
 use resample::{Coadd, Interpolation, Sampling};
@@ -61,6 +63,8 @@ pub struct BuildOptions {
     pub bitpix: i32,
     /// Which HDUs of each file are used as images.
     pub hdus: HduSelection,
+    /// Hipsgen's controls: pilot, shape, `.fov` masks, valid range, sky value, max ratio.
+    pub controls: InputControls,
     /// Descriptive keywords from presets, `--properties` files and `--prop` (in that order).
     pub properties: Properties,
     /// Keep max-order tiles already written by an interrupted build of the same HiPS.
@@ -93,6 +97,7 @@ impl BuildOptions {
             tree: Reducer::Mean,
             bitpix: -32,
             hdus: HduSelection::FirstImage,
+            controls: InputControls::default(),
             properties: Properties::default(),
             resume: false,
             force: false,
@@ -225,6 +230,7 @@ fn check_options(o: &BuildOptions) -> Result<u8, BuildError> {
             o.bitpix
         ));
     }
+    o.controls.check().map_err(BuildError::Invalid)?;
     let width_bits = o.tile_width.trailing_zeros() as u8;
     if o.min_order + width_bits > MAX_DEPTH {
         return bad(format!(
@@ -355,7 +361,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         options: o,
         images,
         index: &index,
-        cache: ImageCache::new(images, o.blank, o.cache_bytes),
+        cache: ImageCache::new(images, o.blank, &o.controls, o.cache_bytes),
         encoding,
         order,
         moc_delta: moc_depth(order, width_bits) - order,
@@ -441,10 +447,39 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
 fn discover_inputs(o: &BuildOptions) -> Result<(Vec<PathBuf>, Inputs), BuildError> {
     let candidates = collect_files(&o.inputs);
     let files = candidates.files;
-    let mut found = discover(&files, &o.hdus, o.frame);
-    found.skipped.splice(0..0, candidates.skipped);
+    // A pilot opens files only until it has its images (a quick look at a huge survey).
+    let chunk = o.controls.pilot.map_or(files.len(), |n| n.max(64)).max(1);
+    let keep = o.controls.header_keywords();
+    let mut found = Inputs {
+        images: Vec::new(),
+        skipped: candidates.skipped,
+    };
+    let mut examined = 0;
+    for part in files.chunks(chunk) {
+        let mut more = discover_keeping(part, &o.hdus, o.frame, &keep);
+        o.controls
+            .select(&mut more, &o.inputs)
+            .map_err(BuildError::Invalid)?;
+        found.images.append(&mut more.images);
+        found.skipped.append(&mut more.skipped);
+        examined += part.len();
+        if o.controls.pilot.is_some_and(|n| found.images.len() >= n) {
+            break;
+        }
+    }
     for s in &found.skipped {
         log(o, &format!("skipped {s}"));
+    }
+    if let Some(n) = o.controls.pilot {
+        found.images.truncate(n);
+        log(
+            o,
+            &format!(
+                "pilot: {} images (--pilot {n}) from the first {examined} of {} files: a partial HiPS",
+                found.images.len(),
+                files.len()
+            ),
+        );
     }
     if found.images.is_empty() {
         return Err(BuildError::NoInput(if found.skipped.is_empty() {
@@ -563,7 +598,7 @@ fn choose_encoding(o: &BuildOptions, images: &[SourceImage]) -> Result<Encoding,
             bscale: 1.0,
         });
     }
-    let cache = ImageCache::new(images, o.blank, 0);
+    let cache = ImageCache::new(images, o.blank, &o.controls, 0);
     let range = (0..images.len() as u32)
         .into_par_iter()
         .filter_map(|i| cache.get(i).ok().and_then(|p| finite_range(&p)))
@@ -726,6 +761,7 @@ fn properties(
     };
     p.set("hips_overlay", format!("{overlay} {tree}"));
     p.set("hips_estsize", bytes / 1024);
+    input_control_properties(&o.controls, &mut p);
     if let Some((t0, t1)) = time_range(images) {
         p.set("t_min", format!("{t0:.5}"));
         p.set("t_max", format!("{t1:.5}"));
@@ -737,3 +773,26 @@ fn properties(
     }
     p
 }
+
+/// The input controls in force, where Hipsgen records them: `hips_skyval_method` for
+/// `--skyval`, and all of them, in Hipsgen's parameter syntax, in `hipsforge_controls`.
+fn input_control_properties(c: &InputControls, p: &mut Properties) {
+    if let Some(s) = &c.skyval {
+        p.set("hips_skyval_method", s.to_string());
+    }
+    let described = c.describe();
+    if !described.is_empty() {
+        let params: Vec<String> = described
+            .iter()
+            .map(|(k, v)| {
+                if v.contains(' ') {
+                    format!("{k}=\"{v}\"")
+                } else {
+                    format!("{k}={v}")
+                }
+            })
+            .collect();
+        p.set("hipsforge_controls", params.join(" "));
+    }
+}
+
