@@ -47,6 +47,10 @@ impl Journal {
         p.set("tree", format!("{:?}", o.tree));
         p.set("bitpix", o.bitpix);
         p.set("hdus", format!("{:?}", o.hdus));
+        // Only when given, so that journals written before --fitskey existed still match.
+        if !o.fitskeys.is_empty() {
+            p.set("fitskeys", o.fitskeys.join(" "));
+        }
         p.set("inputs", files.len());
         for (i, file) in files.iter().enumerate() {
             let meta = std::fs::metadata(file)
