@@ -156,7 +156,7 @@ fn parse_stc_polygon(stc: &str) -> Result<Vec<(f64, f64)>, String> {
                 .ok_or_else(|| format!("stc value {w:?} is not a finite number"))
         })
         .collect::<Result<_, _>>()?;
-    if numbers.len() % 2 != 0 {
+    if !numbers.len().is_multiple_of(2) {
         return Err(format!("stc {stc:?}: odd count of coordinates"));
     }
     Ok(numbers.chunks(2).map(|c| (c[0], c[1])).collect())
