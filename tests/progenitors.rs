@@ -133,6 +133,50 @@ fn sdss_frames_are_indexed_with_their_header_values() {
     assert!(xml.contains("<TD>$[FILTER]</TD>"));
 }
 
+#[test]
+fn an_extension_hdu_takes_its_fitskeys_from_the_primary_header() {
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/progenitor_reference.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let mef = &reference["mef"];
+    let order = mef["order"].as_u64().unwrap() as u8;
+    let file = mef["file"].as_str().unwrap();
+    let keys: Vec<(&String, &serde_json::Value)> = mef["keys"].as_object().unwrap().iter().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ukidss");
+    let mut o = BuildOptions::new(
+        vec![common::shared_data().join("ukidss").join(file)],
+        out.clone(),
+        "ivo://test/P/ukidss",
+    );
+    o.order = Some(order);
+    o.tile_width = 64;
+    o.fitskeys = keys.iter().map(|(k, _)| k.to_string()).collect();
+    build(&o).unwrap();
+    let index = index_files(&out, order);
+    let expected: BTreeSet<u64> = mef["tiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_u64().unwrap())
+        .collect();
+    assert_eq!(index.keys().copied().collect::<BTreeSet<_>>(), expected);
+    for lines in index.values() {
+        assert_eq!(lines.len(), 1);
+        let l = &lines[0];
+        assert_eq!(field(l, "hdu"), "1");
+        assert_eq!(field(l, "path"), file);
+        assert_eq!(field(l, "name"), "UKIDSS_GCS_K_M1_cutout[1]");
+        for (k, v) in &keys {
+            assert_eq!(field(l, k), v.as_str().unwrap(), "{k}");
+        }
+    }
+}
+
 /// Three overlapping 1″ TAN images with DATE-OBS, FILTER and EXPTIME cards.
 struct Field {
     images: Vec<common::SynthImage>,

@@ -1,6 +1,8 @@
 """Reference for tests/progenitors.rs: which order-9 HEALPix tiles three real SDSS frames
-touch, and their DATE-OBS / FILTER / EXPTIME header values, computed with astropy (WCS,
-header) and astropy-healpix (nested indices), independently of hipsforge.
+touch, and their DATE-OBS / FILTER / EXPTIME header values; and for the UKIDSS
+multi-extension file (image in HDU 1, ZPN), its order-12 tiles and the FILTER / DATE-OBS /
+OBJECT that only its primary header holds. Computed with astropy (WCS, header) and
+astropy-healpix (nested indices), independently of hipsforge.
 
 A frame touches a tile when a sample of the frame lands in it: every 0.25 px along the
 outer edges of the pixels (FITS 0.5 .. N + 0.5) and a 16 px grid inside.
@@ -21,6 +23,9 @@ DATA = ROOT.parent / "shared" / "data" / "sdss"
 FRAMES = [f"frame-{b}-002583-2-0136.fits.bz2" for b in "gri"]
 KEYS = ["DATE-OBS", "FILTER", "EXPTIME"]
 ORDER = 9
+MEF = ROOT.parent / "shared" / "data" / "ukidss" / "UKIDSS_GCS_K_M1_cutout.fits"
+MEF_KEYS = ["FILTER", "DATE-OBS", "OBJECT"]
+MEF_ORDER = 12
 
 
 def samples(w, h):
@@ -35,15 +40,18 @@ def samples(w, h):
     return np.concatenate(xs), np.concatenate(ys)
 
 
+def tiles_of(header, order):
+    hp = HEALPix(nside=2**order, order="nested")
+    x, y = samples(header["NAXIS1"], header["NAXIS2"])
+    ra, dec = WCS(header).all_pix2world(x, y, 1)
+    return sorted(set(int(t) for t in hp.lonlat_to_healpix(ra * u.deg, dec * u.deg)))
+
+
 def main():
-    hp = HEALPix(nside=2**ORDER, order="nested")
     out = {"order": ORDER, "keys": KEYS, "frames": []}
     for name in FRAMES:
         header = fits.getheader(DATA / name)
-        wcs = WCS(header)
-        x, y = samples(header["NAXIS1"], header["NAXIS2"])
-        ra, dec = wcs.all_pix2world(x, y, 1)
-        tiles = sorted(set(int(t) for t in hp.lonlat_to_healpix(ra * u.deg, dec * u.deg)))
+        tiles = tiles_of(header, ORDER)
         out["frames"].append(
             {
                 "file": name,
@@ -51,6 +59,14 @@ def main():
                 "tiles": tiles,
             }
         )
+    with fits.open(MEF) as f:
+        out["mef"] = {
+            "file": MEF.name,
+            "hdu": 1,
+            "order": MEF_ORDER,
+            "keys": {k: str(f[0].header[k]) for k in MEF_KEYS if k not in f[1].header},
+            "tiles": tiles_of(f[1].header, MEF_ORDER),
+        }
     path = ROOT / "tests" / "data" / "progenitor_reference.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     print(path, [len(f["tiles"]) for f in out["frames"]])
