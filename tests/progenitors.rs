@@ -318,55 +318,7 @@ fn overlapping_images_are_listed_in_exactly_the_tiles_they_touch_and_served() {
     })
     .unwrap();
     let addr = common::start_server(app);
-    let ask = |q: &str| {
-        let reply = common::get(addr, &format!("/field/progenitors?{q}"));
-        let body: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_else(|_| {
-            panic!("{q}: not JSON: {:?}", String::from_utf8_lossy(&reply.body))
-        });
-        (reply.status, body)
-    };
-    let (ra0, dec0) = common::SCENE_CENTRE;
-    let points = [
-        (
-            "inside image 0 only",
-            common::offset(ra0, dec0, -80.0, -80.0),
-        ),
-        ("overlap of 0 and 1", common::offset(ra0, dec0, 95.0, 10.0)),
-        ("overlap of 0 and 2", common::offset(ra0, dec0, 40.0, 100.0)),
-        ("outside all", common::offset(ra0, dec0, -400.0, 0.0)),
-    ];
-    let mut counts = Vec::new();
-    for (label, (ra, dec)) in points {
-        let inner: Vec<usize> = (0..3)
-            .filter(|&i| inside(&scene.images[i], (ra, dec), 3.0))
-            .collect();
-        let near_edge = (0..3).any(|i| {
-            inside(&scene.images[i], (ra, dec), -3.0) && !inside(&scene.images[i], (ra, dec), 3.0)
-        });
-        assert!(!near_edge, "{label}: too near an edge for a clear answer");
-        let (status, body) = ask(&format!("ra={ra}&dec={dec}"));
-        assert_eq!(status, 200, "{label}: {body}");
-        let found: Vec<&str> = body["progenitors"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["path"].as_str().unwrap())
-            .collect();
-        let expected: Vec<&str> = inner.iter().map(|&i| PATHS[i]).collect();
-        assert_eq!(found, expected, "{label}");
-        for p in body["progenitors"].as_array().unwrap() {
-            let i = PATHS
-                .iter()
-                .position(|x| Some(*x) == p["path"].as_str())
-                .unwrap();
-            assert_eq!(p["hdu"], 0);
-            assert_eq!(p["fitskeys"]["FILTER"], scene.keys[i][1].1.as_str());
-            assert_eq!(p["fitskeys"]["EXPTIME"], scene.keys[i][2].1.as_str());
-            assert_eq!(p["footprint"].as_array().unwrap().len(), 16);
-        }
-        counts.push(found.len());
-    }
-    assert_eq!(counts, [1, 2, 2, 0]);
+    assert_eq!(answers_by_position(addr, "field", &scene), [1, 2, 2, 0]);
 
     for (q, named) in [
         ("ra=abc&dec=2", "ra"),
@@ -375,7 +327,7 @@ fn overlapping_images_are_listed_in_exactly_the_tiles_they_touch_and_served() {
         ("ra=inf&dec=0", "ra"),
         ("dec=2", "ra"),
     ] {
-        let (status, body) = ask(q);
+        let (status, body) = ask(addr, "field", q);
         assert_eq!(status, 400, "{q}: {body}");
         let d = body["description"].as_str().unwrap();
         assert!(d.starts_with(named), "{q}: {d}");
@@ -401,12 +353,92 @@ fn overlapping_images_are_listed_in_exactly_the_tiles_they_touch_and_served() {
     );
 }
 
+/// `GET /{mount}/progenitors?{q}`: status and JSON body.
+fn ask(addr: std::net::SocketAddr, mount: &str, q: &str) -> (u16, serde_json::Value) {
+    let reply = common::get(addr, &format!("/{mount}/progenitors?{q}"));
+    let body: serde_json::Value = serde_json::from_slice(&reply.body)
+        .unwrap_or_else(|_| panic!("{q}: not JSON: {:?}", String::from_utf8_lossy(&reply.body)));
+    (reply.status, body)
+}
+
+/// Asks the server for points inside image 0 only, in two overlaps and outside all; checks
+/// each answer against the images' own WCS (paths, HDU, --fitskey values, outline) and
+/// returns how many images each point has.
+fn answers_by_position(addr: std::net::SocketAddr, mount: &str, scene: &Field) -> Vec<usize> {
+    let (ra0, dec0) = common::SCENE_CENTRE;
+    let points = [
+        (
+            "inside image 0 only",
+            common::offset(ra0, dec0, -80.0, -80.0),
+        ),
+        ("overlap of 0 and 1", common::offset(ra0, dec0, 95.0, 10.0)),
+        ("overlap of 0 and 2", common::offset(ra0, dec0, 40.0, 100.0)),
+        ("outside all", common::offset(ra0, dec0, -400.0, 0.0)),
+    ];
+    let mut counts = Vec::new();
+    for (label, (ra, dec)) in points {
+        let inner: Vec<usize> = (0..3)
+            .filter(|&i| inside(&scene.images[i], (ra, dec), 3.0))
+            .collect();
+        let near_edge = (0..3).any(|i| {
+            inside(&scene.images[i], (ra, dec), -3.0) && !inside(&scene.images[i], (ra, dec), 3.0)
+        });
+        assert!(!near_edge, "{label}: too near an edge for a clear answer");
+        let (status, body) = ask(addr, mount, &format!("ra={ra}&dec={dec}"));
+        assert_eq!(status, 200, "{label}: {body}");
+        let found: Vec<&str> = body["progenitors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["path"].as_str().unwrap())
+            .collect();
+        let expected: Vec<&str> = inner.iter().map(|&i| PATHS[i]).collect();
+        assert_eq!(found, expected, "{label}");
+        for p in body["progenitors"].as_array().unwrap() {
+            let i = PATHS
+                .iter()
+                .position(|x| Some(*x) == p["path"].as_str())
+                .unwrap();
+            assert_eq!(p["hdu"], 0);
+            assert_eq!(p["fitskeys"]["FILTER"], scene.keys[i][1].1.as_str());
+            assert_eq!(p["fitskeys"]["EXPTIME"], scene.keys[i][2].1.as_str());
+            assert_eq!(p["footprint"].as_array().unwrap().len(), 16);
+        }
+        counts.push(found.len());
+    }
+    counts
+}
+
 /// A copy of the HiPS's top-level files (properties, Moc.fits) without HpxFinder/.
 fn copy_without_index(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for f in ["properties", "Moc.fits"] {
         std::fs::copy(from.join(f), to.join(f)).unwrap();
     }
+}
+
+#[test]
+fn a_galactic_hips_answers_the_same_images() {
+    // Tiles and index in galactic cells; outlines, queries and Moc.fits in ICRS.
+    let dir = tempfile::tempdir().unwrap();
+    let inputs = dir.path().join("in");
+    let scene = three_images(&inputs);
+    let out = dir.path().join("gal");
+    let mut o = BuildOptions::new(vec![inputs], out.clone(), "ivo://test/P/gal");
+    o.order = Some(11);
+    o.tile_width = 64;
+    o.frame = hipsforge::wcs::Frame::Galactic;
+    o.fitskeys = vec!["FILTER".into(), "EXPTIME".into()];
+    build(&o).unwrap();
+    let props = std::fs::read_to_string(out.join("HpxFinder/properties")).unwrap();
+    assert!(props.contains("hips_frame            = galactic"), "{props}");
+    let app = router(&ServeOptions {
+        mounts: vec![("gal".into(), out)],
+        ..Default::default()
+    })
+    .unwrap();
+    let addr = common::start_server(app);
+    assert_eq!(answers_by_position(addr, "gal", &scene), [1, 2, 2, 0]);
 }
 
 #[test]

@@ -414,12 +414,15 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
             produced.tiles.len()
         ),
     );
+    let index_started = Instant::now();
     let progenitors = progenitors::write_index(o, images, &files, &index, order, &produced.tiles)?;
     log(
         o,
         &format!(
-            "HpxFinder: {} progenitor entries in {} tiles",
-            progenitors.entries, progenitors.tiles
+            "HpxFinder: {} progenitor entries in {} tiles in {:.2} s",
+            progenitors.entries,
+            progenitors.tiles,
+            index_started.elapsed().as_secs_f64()
         ),
     );
 
