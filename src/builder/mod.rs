@@ -414,17 +414,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
             produced.tiles.len()
         ),
     );
-    let index_started = Instant::now();
     let progenitors = progenitors::write_index(o, images, &files, &index, order, &produced.tiles)?;
-    log(
-        o,
-        &format!(
-            "HpxFinder: {} progenitor entries in {} tiles in {:.2} s",
-            progenitors.entries,
-            progenitors.tiles,
-            index_started.elapsed().as_secs_f64()
-        ),
-    );
 
     // FINISH
     // MOC cells are in the HiPS frame; Moc.fits is ICRS (HiPS 1.0), so a galactic one is rotated.

@@ -198,6 +198,7 @@ pub fn write_index(
     order: u8,
     tiles: &[(u8, u64)],
 ) -> Result<IndexReport, BuildError> {
+    let started = std::time::Instant::now();
     let border = o.sampling.border;
     let base = common_dir(files);
     let lines: Vec<String> = images
@@ -255,10 +256,20 @@ pub fn write_index(
         &dir.join("metadata.xml"),
         metadata_xml(title, &o.fitskeys).as_bytes(),
     )?;
-    Ok(IndexReport {
+    let report = IndexReport {
         tiles: counts.iter().filter(|&&c| c > 0).count(),
         entries: counts.iter().sum(),
-    })
+    };
+    super::log(
+        o,
+        &format!(
+            "HpxFinder: {} progenitor entries in {} tiles in {:.2} s",
+            report.entries,
+            report.tiles,
+            started.elapsed().as_secs_f64()
+        ),
+    );
+    Ok(report)
 }
 
 #[cfg(test)]
