@@ -125,7 +125,7 @@ fn aladin_desktop_shows_a_served_hips() {
 }
 
 /// Aladin's "progenitors" view reads our HpxFinder/ over HTTP: the index loaded as a plane
-/// (Aladin asks its properties, metadata.xml, Moc.fits and the tiles in view), exported as a
+/// (Aladin asks its properties, metadata.xml, Moc.fits and the Allsky), exported as a
 /// VOTable that lists both SDSS frames covering the view with their --fitskey values.
 #[test]
 fn aladin_desktop_reads_the_progenitor_index() {
@@ -167,9 +167,14 @@ fn aladin_desktop_reads_the_progenitor_index() {
             .iter()
             .any(|(s, p)| *s == 200 && p.starts_with("/sdss/HpxFinder/") && p.contains(suffix))
     };
-    for file in ["properties", "metadata.xml", "Moc.fits", "/Npix"] {
+    for file in ["properties", "metadata.xml", "Moc.fits"] {
         assert!(served(file), "HpxFinder {file} not read: {asked:?}");
     }
+    // Two images: the whole index fits the Allsky, which Aladin then reads instead of tiles.
+    assert!(
+        served("Norder3/Allsky"),
+        "HpxFinder Allsky not read: {asked:?}"
+    );
     let votable = std::fs::read_to_string(&table).unwrap();
     let rows: Vec<&str> = votable.split("<TR>").skip(1).collect();
     assert_eq!(rows.len(), 2, "{votable}");

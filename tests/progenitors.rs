@@ -12,12 +12,14 @@ use hipsforge::builder::{build, BuildOptions};
 use hipsforge::fits::write::{encode_image, Card, CardValue, Encoding};
 use hipsforge::serve::{router, ServeOptions};
 
-/// Every index file at `order` under `hips`: tile → the JSON objects of its lines.
+/// Every index tile file at `order` under `hips`: tile → the JSON objects of its lines.
 fn index_files(hips: &Path, order: u8) -> BTreeMap<u64, Vec<serde_json::Value>> {
     let mut out = BTreeMap::new();
     let root = hips.join(format!("HpxFinder/Norder{order}"));
-    for dir in std::fs::read_dir(&root).unwrap() {
-        for file in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+    // DirD/ subdirectories; Norder3 also holds the Allsky file.
+    let dirs = std::fs::read_dir(&root).unwrap().map(|d| d.unwrap().path());
+    for dir in dirs.filter(|d| d.is_dir()) {
+        for file in std::fs::read_dir(dir).unwrap() {
             let path = file.unwrap().path();
             let name = path.file_name().unwrap().to_string_lossy().into_owned();
             let npix: u64 = name.strip_prefix("Npix").unwrap().parse().unwrap();
@@ -95,9 +97,14 @@ fn sdss_frames_are_indexed_with_their_header_values() {
         })
         .collect();
     assert_eq!(listed, expected, "tiles of each frame (astropy)");
-    assert_eq!(
-        report.progenitors.entries,
-        expected.values().map(BTreeSet::len).sum::<usize>()
+    // The report counts the lines of every order (DETAILS included).
+    let all_lines: usize = (3..=order)
+        .map(|k| index_files(&out, k).values().map(Vec::len).sum::<usize>())
+        .sum();
+    assert_eq!(report.progenitors.entries, all_lines);
+    assert!(
+        all_lines > expected.values().map(BTreeSet::len).sum::<usize>(),
+        "coarser orders add lines"
     );
     for lines in index.values() {
         for l in lines {
@@ -145,7 +152,8 @@ fn an_extension_hdu_takes_its_fitskeys_from_the_primary_header() {
     let mef = &reference["mef"];
     let order = mef["order"].as_u64().unwrap() as u8;
     let file = mef["file"].as_str().unwrap();
-    let keys: Vec<(&String, &serde_json::Value)> = mef["keys"].as_object().unwrap().iter().collect();
+    let keys: Vec<(&String, &serde_json::Value)> =
+        mef["keys"].as_object().unwrap().iter().collect();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("ukidss");
     let mut o = BuildOptions::new(
@@ -307,6 +315,44 @@ fn overlapping_images_are_listed_in_exactly_the_tiles_they_touch_and_served() {
     }
     assert!(overlaps >= 2, "{overlaps} tiles with overlapping images");
     assert!(index.len() >= 8, "{} tiles", index.len());
+    // DETAILS: each coarser tile lists the images of its children, in input order, down to
+    // order 3 and the Allsky.
+    let mut children = index.clone();
+    for k in (3..order).rev() {
+        let parents = index_files(&out, k);
+        let mut expected: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+        for (t, lines) in &children {
+            let names = lines.iter().map(|l| field(l, "path").to_string());
+            expected.entry(t >> 2).or_default().extend(names);
+        }
+        let listed: BTreeMap<u64, BTreeSet<String>> = parents
+            .iter()
+            .map(|(&t, lines)| {
+                (
+                    t,
+                    lines.iter().map(|l| field(l, "path").to_string()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(listed, expected, "order {k}");
+        for lines in parents.values() {
+            let paths: Vec<&str> = lines.iter().map(|l| field(l, "path")).collect();
+            assert!(
+                paths.windows(2).all(|w| w[0] < w[1]),
+                "order {k}: {paths:?}"
+            );
+        }
+        children = parents;
+    }
+    let allsky = std::fs::read_to_string(out.join("HpxFinder/Norder3/Allsky")).unwrap();
+    let all: Vec<&str> = allsky
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| PATHS[PATHS.iter().position(|p| *p == field(&v, "path")).unwrap()])
+        .collect();
+    assert_eq!(all, PATHS);
+    let props = std::fs::read_to_string(out.join("HpxFinder/properties")).unwrap();
+    assert!(props.contains("hips_order_min        = 3"), "{props}");
 
     // The server, from the index.
     let mut none = out.clone();
@@ -431,7 +477,10 @@ fn a_galactic_hips_answers_the_same_images() {
     o.fitskeys = vec!["FILTER".into(), "EXPTIME".into()];
     build(&o).unwrap();
     let props = std::fs::read_to_string(out.join("HpxFinder/properties")).unwrap();
-    assert!(props.contains("hips_frame            = galactic"), "{props}");
+    assert!(
+        props.contains("hips_frame            = galactic"),
+        "{props}"
+    );
     let app = router(&ServeOptions {
         mounts: vec![("gal".into(), out)],
         ..Default::default()

@@ -1,7 +1,8 @@
 //! The progenitor index (Hipsgen's `HpxFinder/`, see [`crate::hips::hpxfinder`]): for each
 //! max-order tile written, the input images whose footprint touches it, with their file, HDU,
-//! outline and `--fitskey` values. Written after TILES from the tiles the pyramid produced
-//! (computed or kept by `--resume`), so a resumed build writes the same index.
+//! outline and `--fitskey` values, and the coarser orders merged from them (Hipsgen's DETAILS).
+//! Written after TILES from the tiles the pyramid produced (computed or kept by `--resume`), so
+//! a resumed build writes the same index.
 
 use std::path::{Component, Path, PathBuf};
 
@@ -30,7 +31,7 @@ const TILE_EDGE_STEPS: u32 = 8;
 /// What the index holds.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct IndexReport {
-    /// Index files written (max-order tiles with at least one progenitor).
+    /// Index tile files written, every order (the Allsky aside).
     pub tiles: usize,
     /// Lines written: (tile, image) pairs.
     pub entries: usize,
@@ -187,9 +188,13 @@ pub fn describe(
     }
 }
 
+/// Images (indices into the inputs, ascending) listed for each tile of one order, by npix.
+type Listing = Vec<(u64, Vec<u32>)>;
+
 /// Writes `HpxFinder/`: one file per max-order tile among `tiles` (every tile written, as
-/// (order, npix)) listing the images of `index` that touch it, then the index's `Moc.fits`
-/// (ICRS), `properties` and `metadata.xml`. `files` are all candidate inputs.
+/// (order, npix)) listing the images of `index` that touch it; the coarser orders of Hipsgen's
+/// DETAILS step ([`write_details`]); then the index's `Moc.fits` (ICRS), `properties` and
+/// `metadata.xml`. `files` are all candidate inputs.
 pub fn write_index(
     o: &BuildOptions,
     images: &[SourceImage],
@@ -211,33 +216,28 @@ pub fn write_index(
         .map(|(_, n)| *n)
         .collect();
     leaves.sort_unstable();
-    let counts: Vec<usize> = leaves
+    let listing: Listing = leaves
         .par_iter()
         .map(|&npix| {
-            let mut text = String::new();
-            let mut count = 0;
-            for &i in index.get(&npix).into_iter().flatten() {
-                if touches(&images[i as usize], order, npix, border) {
-                    text.push_str(&lines[i as usize]);
-                    text.push('\n');
-                    count += 1;
-                }
-            }
-            if count > 0 {
-                write_atomic(&index_path(&o.out, order, npix), text.as_bytes())?;
-            }
-            Ok(count)
+            let touching = index.get(&npix).into_iter().flatten().copied();
+            let list = touching
+                .filter(|&i| touches(&images[i as usize], order, npix, border))
+                .collect();
+            (npix, list)
         })
-        .collect::<Result<_, BuildError>>()?;
+        .filter(|(_, list): &(u64, Vec<u32>)| !list.is_empty())
+        .collect();
+    let mut report = IndexReport {
+        tiles: listing.len(),
+        entries: write_tiles(o, &lines, order, &listing)?,
+    };
     let dir = o.out.join(HPXFINDER_DIR);
-    let written = leaves
-        .iter()
-        .zip(&counts)
-        .filter(|(_, &c)| c > 0)
-        .map(|(&n, _)| (order, n));
-    let coverage = Coverage::from_cells(order, written)
+    let coverage = Coverage::from_cells(order, listing.iter().map(|(n, _)| (order, *n)))
         .rotated(&Rotation::between(o.frame, Frame::Equatorial));
     finish::write_moc(&dir, &coverage)?;
+    let first_width = images.first().map_or(0, |im| im.hdu.width);
+    let detail = detail_order(order, first_width, o.tile_width);
+    let min_order = write_details(o, &lines, order, detail, listing, &mut report)?;
     let title = o
         .properties
         .get("obs_title")
@@ -247,7 +247,7 @@ pub fn write_index(
         &o.creator_did,
         title,
         o.frame.hips_name(),
-        order,
+        (min_order, order),
         o.tile_width,
         &finish::timestamp(),
     );
@@ -256,20 +256,145 @@ pub fn write_index(
         &dir.join("metadata.xml"),
         metadata_xml(title, &o.fitskeys).as_bytes(),
     )?;
-    let report = IndexReport {
-        tiles: counts.iter().filter(|&&c| c > 0).count(),
-        entries: counts.iter().sum(),
-    };
     super::log(
         o,
         &format!(
-            "HpxFinder: {} progenitor entries in {} tiles in {:.2} s",
+            "HpxFinder: {} progenitor entries in {} tiles (orders {min_order}..{order}) in {:.2} s",
             report.entries,
             report.tiles,
             started.elapsed().as_secs_f64()
         ),
     );
     Ok(report)
+}
+
+/// Writes the index file of each (tile, images) at `order`; returns the lines written.
+fn write_tiles(
+    o: &BuildOptions,
+    lines: &[String],
+    order: u8,
+    listing: &[(u64, Vec<u32>)],
+) -> Result<usize, BuildError> {
+    listing
+        .par_iter()
+        .map(|(npix, list)| {
+            write_atomic(&index_path(&o.out, order, *npix), &joined(lines, list))?;
+            Ok(list.len())
+        })
+        .try_reduce(|| 0, |a, b| Ok(a + b))
+}
+
+/// The lines of `list`, each ended by a newline.
+fn joined(lines: &[String], list: &[u32]) -> Vec<u8> {
+    let mut text = String::new();
+    for &i in list {
+        text.push_str(&lines[i as usize]);
+        text.push('\n');
+    }
+    text.into_bytes()
+}
+
+/// The coarsest order Aladin's progenitor view reads (Hipsgen's `BuilderDetails.MINORDER`).
+const DETAILS_MIN_ORDER: u8 = 3;
+
+/// Most lines in a DETAILS file below the detail order (Aladin's `HealpixProgen.TOOMANY`).
+const TOO_MANY: usize = 5000;
+
+/// Hipsgen's detail order: from it down to the max order every tile is listed in full; above
+/// it, only tiles of at most [`TOO_MANY`] images. `max order − image width / tile width − 2`
+/// for its reference (first) image, at least 3.
+fn detail_order(order: u8, image_width: usize, tile_width: usize) -> u8 {
+    let coarser = (image_width / tile_width.max(1) + 2).min(u8::MAX as usize) as u8;
+    order
+        .saturating_sub(coarser)
+        .max(DETAILS_MIN_ORDER)
+        .min(order)
+}
+
+/// Hipsgen's DETAILS: the index at each order from the max order − 1 down to 3, a tile listing
+/// the images of its four children, so that Aladin shows progenitors zoomed out too; plus
+/// `Norder3/Allsky` (every image) when it holds at most [`TOO_MANY`]. Above `detail`, a tile
+/// of more images is not written, nor are its parents (Hipsgen drops only the tile, leaving
+/// its parents short of those images). Returns the coarsest order written.
+fn write_details(
+    o: &BuildOptions,
+    lines: &[String],
+    order: u8,
+    detail: u8,
+    leaves: Listing,
+    report: &mut IndexReport,
+) -> Result<u8, BuildError> {
+    let mut level: Vec<(u64, Option<Vec<u32>>)> =
+        leaves.into_iter().map(|(n, l)| (n, Some(l))).collect();
+    let mut coarsest = order;
+    for k in (DETAILS_MIN_ORDER..order).rev() {
+        // `level` is in nested order: the children of a parent are neighbours.
+        let mut parents: Vec<(u64, Option<Vec<u32>>)> = Vec::new();
+        for (npix, list) in level {
+            match parents.last_mut() {
+                Some((p, merged)) if *p == npix >> 2 => *merged = union(merged.take(), list),
+                _ => parents.push((npix >> 2, list)),
+            }
+        }
+        for (_, list) in &mut parents {
+            if k < detail && list.as_ref().is_some_and(|l| l.len() > TOO_MANY) {
+                *list = None;
+            }
+        }
+        let written: Listing = parents
+            .iter()
+            .filter_map(|(n, l)| Some((*n, l.clone()?)))
+            .collect();
+        if !written.is_empty() {
+            report.tiles += written.len();
+            report.entries += write_tiles(o, lines, k, &written)?;
+            coarsest = k;
+        }
+        level = parents;
+    }
+    let everything = level
+        .into_iter()
+        .fold(Some(Vec::new()), |all, (_, l)| union(all, l))
+        .filter(|all| order >= DETAILS_MIN_ORDER && !all.is_empty() && all.len() <= TOO_MANY);
+    if let Some(all) = everything {
+        let path = o
+            .out
+            .join(HPXFINDER_DIR)
+            .join(format!("Norder{DETAILS_MIN_ORDER}/Allsky"));
+        write_atomic(&path, &joined(lines, &all))?;
+    }
+    Ok(coarsest)
+}
+
+/// The images of two ascending lists, ascending, each once; `None` (too many) wins.
+fn union(a: Option<Vec<u32>>, b: Option<Vec<u32>>) -> Option<Vec<u32>> {
+    let (a, b) = (a?, b?);
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        let next = match (a.get(i), b.get(j)) {
+            (Some(&x), Some(&y)) if x == y => {
+                i += 1;
+                j += 1;
+                x
+            }
+            (Some(&x), Some(&y)) if x < y => {
+                i += 1;
+                x
+            }
+            (Some(&x), None) => {
+                i += 1;
+                x
+            }
+            (_, Some(&y)) => {
+                j += 1;
+                y
+            }
+            (None, None) => unreachable!("loop condition"),
+        };
+        out.push(next);
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -298,6 +423,26 @@ mod tests {
         assert!(polygon_meets_rect(&bar, rect));
         let far_diamond = vec![(30.0, 0.0), (40.0, 10.0), (30.0, 20.0), (20.0, 10.0)];
         assert!(!polygon_meets_rect(&far_diamond, rect));
+    }
+
+    #[test]
+    fn unions_keep_input_order_and_too_many_wins() {
+        assert_eq!(
+            union(Some(vec![1, 4, 7]), Some(vec![0, 4, 9])),
+            Some(vec![0, 1, 4, 7, 9])
+        );
+        assert_eq!(union(Some(vec![]), Some(vec![2])), Some(vec![2]));
+        assert_eq!(union(None, Some(vec![2])), None);
+    }
+
+    #[test]
+    fn detail_orders_follow_hipsgen() {
+        // HST F555W in Hipsgen's comment: order 14, 5000-pixel images, 512-pixel tiles.
+        assert_eq!(detail_order(14, 5000, 512), 3);
+        assert_eq!(detail_order(12, 2048, 256), 3);
+        assert_eq!(detail_order(12, 1024, 512), 8);
+        assert_eq!(detail_order(9, 100, 512), 7);
+        assert_eq!(detail_order(2, 100, 512), 2);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The progenitor index in Hipsgen's `HpxFinder/` layout, which Aladin Desktop's
-//! "progenitors" view reads: `HpxFinder/NorderK/DirD/NpixN` (no extension) for each tile of
-//! the index order, one JSON line per input image whose footprint touches the tile, plus the
-//! index's own `properties`, `Moc.fits` and `metadata.xml`.
+//! "progenitors" view reads: `HpxFinder/NorderK/DirD/NpixN` (no extension) for each tile, one
+//! JSON line per input image whose footprint touches the tile (at coarser orders, the images
+//! of its children), `Norder3/Allsky` when small, and the index's own `properties`,
+//! `Moc.fits` and `metadata.xml`.
 //!
 //! A line holds Hipsgen's fields — `name`, `path`, `ra`, `dec` (image centre), `cellmem`
 //! (bytes of the decoded image), `stc` (`POLYGON J2000 ra dec ...`, ICRS degrees) — plus our
@@ -196,13 +197,12 @@ fn json_string(s: &str) -> String {
 }
 
 /// The index's `properties` (Hipsgen's keywords for an HpxFinder): `dataproduct_type = meta`,
-/// `creator_did` of the HiPS plus `/meta`, its frame and order. Only the index order is
-/// written, so it is also `hips_order_min`.
+/// `creator_did` of the HiPS plus `/meta`, its frame and the (coarsest, deepest) orders written.
 pub fn index_properties(
     hips_did: &str,
     title: &str,
     frame: &str,
-    order: u8,
+    (min_order, order): (u8, u8),
     tile_width: usize,
     release: &str,
 ) -> super::properties::Properties {
@@ -212,7 +212,7 @@ pub fn index_properties(
     p.set("dataproduct_type", "meta");
     p.set("hips_frame", frame);
     p.set("hips_order", order);
-    p.set("hips_order_min", order);
+    p.set("hips_order_min", min_order);
     p.set("hips_tile_width", tile_width);
     p.set("hips_release_date", release);
     p.set("hips_version", "1.4");
