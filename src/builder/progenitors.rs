@@ -354,7 +354,7 @@ fn write_details(
     }
     let everything = level
         .into_iter()
-        .fold(Some(Vec::new()), |all, (_, l)| union(all, l))
+        .try_fold(Vec::new(), |all, (_, l)| union(Some(all), l))
         .filter(|all| order >= DETAILS_MIN_ORDER && !all.is_empty() && all.len() <= TOO_MANY);
     if let Some(all) = everything {
         let path = o
