@@ -443,6 +443,10 @@ struct BuildArgs {
     /// No progress bar or log lines.
     #[arg(long, short)]
     quiet: bool,
+    /// Header keywords kept for each image in the progenitor index HpxFinder/ (repeatable or
+    /// comma separated, e.g. DATE-OBS,FILTER,EXPTIME).
+    #[arg(long = "fitskey", value_name = "KEY", value_delimiter = ',')]
+    fitskey: Vec<String>,
 }
 
 /// Hipsgen's per-image controls (`hipsforge::builder::controls`).
@@ -545,6 +549,7 @@ fn run_build(a: BuildArgs) -> anyhow::Result<ExitCode> {
     o.previews = a.format;
     o.look = a.look.look();
     o.verbose = !a.quiet;
+    o.fitskeys = a.fitskey;
     set_threads(a.threads)?;
     let r = build(&o)?;
     let total: usize = r.tiles_per_order.iter().map(|(_, n)| n).sum();

@@ -3,7 +3,8 @@
 //! `/NAME//properties`), as `http://HOST/NAME`, and as the directory itself — and saves a view
 //! that must show the same field as our hips2fits cutout of it. Aladin and Xvfb are installed by
 //! scripts/install-aladin.sh when missing; when that fails the test fails under `CI`, and is
-//! skipped loudly otherwise.
+//! skipped loudly otherwise. Aladin also reads our progenitor index (`HpxFinder/`) and lists
+//! the frames covering a view with their `--fitskey` values.
 
 mod common;
 
@@ -123,6 +124,73 @@ fn aladin_desktop_shows_a_served_hips() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// Aladin's "progenitors" view reads our HpxFinder/ over HTTP: the index loaded as a plane
+/// (Aladin asks its properties, metadata.xml, Moc.fits and the Allsky), exported as a
+/// VOTable that lists both SDSS frames covering the view with their --fitskey values.
+#[test]
+fn aladin_desktop_reads_the_progenitor_index() {
+    let Some(jar) = common::ready_or_skip("aladin_desktop", aladin_jar()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hips = dir.path().join("sdss");
+    let sdss = common::shared_data().join("sdss");
+    let built = Command::new(common::binary())
+        .arg("build")
+        .args(["g", "r"].map(|b| sdss.join(format!("frame-{b}-002583-2-0136.fits.bz2"))))
+        .arg("--out")
+        .arg(&hips)
+        .args(["--id", "ivo://test/P/SDSS/gr", "--tile-width", "256"])
+        .args(["--fitskey", "DATE-OBS,FILTER,EXPTIME", "-q"])
+        .status()
+        .unwrap();
+    assert!(built.success());
+    let app = router(&ServeOptions {
+        mounts: vec![("sdss".into(), hips.clone())],
+        ..Default::default()
+    })
+    .unwrap();
+    let seen = Seen::default();
+    let addr =
+        common::start_server(app.layer(axum::middleware::from_fn_with_state(seen.clone(), record)));
+    let table = dir.path().join("progenitors.xml");
+    // Drawing the view (save) is what makes Aladin fetch the index tiles in it.
+    let script = format!(
+        "'prog'=load http://{addr}/sdss/HpxFinder;{RA} {DEC};zoom 2arcmin;sync;save {};sync;export prog {};quit",
+        dir.path().join("progenitors.png").display(),
+        table.display()
+    );
+    run_script(&jar, &script, &table, dir.path()).unwrap();
+    let asked = seen.lock().unwrap().clone();
+    let served = |suffix: &str| {
+        asked
+            .iter()
+            .any(|(s, p)| *s == 200 && p.starts_with("/sdss/HpxFinder/") && p.contains(suffix))
+    };
+    for file in ["properties", "metadata.xml", "Moc.fits"] {
+        assert!(served(file), "HpxFinder {file} not read: {asked:?}");
+    }
+    // Two images: the whole index fits the Allsky, which Aladin then reads instead of tiles.
+    assert!(
+        served("Norder3/Allsky"),
+        "HpxFinder Allsky not read: {asked:?}"
+    );
+    let votable = std::fs::read_to_string(&table).unwrap();
+    let rows: Vec<&str> = votable.split("<TR>").skip(1).collect();
+    assert_eq!(rows.len(), 2, "{votable}");
+    for (row, band) in rows.iter().zip(["g", "r"]) {
+        for cell in [
+            format!("<TD>frame-{band}-002583-2-0136.fits.bz2</TD>"),
+            "<TD>2001-09-20</TD>".to_string(),
+            format!("<TD>{band}</TD>"),
+            "<TD>53.907456</TD>".to_string(),
+            "<TD>POLYGON J2000 323.".to_string(),
+        ] {
+            assert!(row.contains(&cell), "{cell} in {row}");
+        }
+    }
+}
+
 /// Every (status, path) the server answered, the path as the client wrote it.
 type Seen = Arc<Mutex<Vec<(u16, String)>>>;
 
@@ -137,14 +205,19 @@ async fn record(
     answer
 }
 
-/// Aladin by script, without GUI, on a private X display and a private home (no tile cache
-/// shared between runs).
+/// Aladin loads `target` and saves its view of (RA, DEC) as `shot`.
 fn run_aladin(jar: &Path, target: &str, shot: &Path, scratch: &Path) -> Result<(), String> {
-    let home = tempfile::tempdir_in(scratch).unwrap();
     let script = format!(
         "load {target};{RA} {DEC};zoom 10arcmin;sync;save {};quit",
         shot.display()
     );
+    run_script(jar, &script, shot, scratch)
+}
+
+/// Aladin runs `script` without GUI, on a private X display and a private home (no tile
+/// cache shared between runs); `written` is the file the script must leave.
+fn run_script(jar: &Path, script: &str, written: &Path, scratch: &Path) -> Result<(), String> {
+    let home = tempfile::tempdir_in(scratch).unwrap();
     let mut child = Command::new("xvfb-run")
         .args(["-a", "-s", "-screen 0 1024x768x24", "java"])
         .arg(format!("-Duser.home={}", home.path().display()))
@@ -175,9 +248,10 @@ fn run_aladin(jar: &Path, target: &str, shot: &Path, scratch: &Path) -> Result<(
     if let Some(mut o) = child.stdout.take() {
         let _ = o.read_to_string(&mut out);
     }
-    if !status.success() || !shot.is_file() {
+    if !status.success() || !written.is_file() {
         return Err(format!(
-            "Aladin exited with {status}, no view saved:\n{out}"
+            "Aladin exited with {status}, {} not written:\n{out}",
+            written.display()
         ));
     }
     Ok(())

@@ -139,12 +139,15 @@ fn kill_when(mut c: Command, out: &Path, reached: impl Fn(&Path) -> bool, label:
     }
 }
 
+/// Header keywords of the mosaic kept in the progenitor index (HpxFinder/).
+const FITSKEYS: [&str; 2] = ["--fitskey", "RADESYS,CTYPE1"];
+
 #[test]
 fn killed_builds_resume_to_the_same_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let input = mosaic(dir.path(), 420);
     let reference = dir.path().join("reference");
-    build_ok(build_command(&input, &reference, &[]), "");
+    build_ok(build_command(&input, &reference, &FITSKEYS), "");
     let props = std::fs::read_to_string(reference.join("properties")).unwrap();
     let order: u8 = props
         .lines()
@@ -155,10 +158,24 @@ fn killed_builds_resume_to_the_same_bytes() {
     let leaves = count_files(&reference.join(format!("Norder{order}")), "fits");
     assert!(leaves > 100, "{leaves} leaves: too few for the kill points");
     assert!(reference.join(".hipsforge-build").is_file());
+    // The progenitor index covers every leaf, each line with the --fitskey values.
+    let index = reference.join("HpxFinder").join(format!("Norder{order}"));
+    assert_eq!(count_files(&index, "fits"), 0);
+    let index_files: Vec<PathBuf> = std::fs::read_dir(&index)
+        .unwrap()
+        .flat_map(|d| std::fs::read_dir(d.unwrap().path()).unwrap())
+        .map(|f| f.unwrap().path())
+        .collect();
+    assert_eq!(index_files.len(), leaves);
+    let first = std::fs::read_to_string(&index_files[0]).unwrap();
+    assert!(
+        first.contains("\"RADESYS\": \"ICRS\", \"CTYPE1\": \"RA---TAN\" }"),
+        "{first}"
+    );
 
     let deepest = format!("Norder{order}");
     let top = format!("Norder{}", order - 4);
-    let points: [(&str, KillPoint); 4] = [
+    let points: [(&str, KillPoint); 5] = [
         (
             "INDEX (journal written, no tile yet)",
             Box::new(|out: &Path| out.join(".hipsforge-build").is_file()),
@@ -172,14 +189,19 @@ fn killed_builds_resume_to_the_same_bytes() {
             Box::new(move |out: &Path| out.join(&top).is_dir()),
         ),
         (
+            "HpxFinder (progenitor index being written)",
+            Box::new(|out: &Path| out.join("HpxFinder").is_dir()),
+        ),
+        (
             "PREVIEWS",
             Box::new(move |out: &Path| count_files(&out.join(format!("Norder{order}")), "png") > 0),
         ),
     ];
     for (i, (label, reached)) in points.into_iter().enumerate() {
         let out = dir.path().join(format!("crash{i}"));
-        kill_when(build_command(&input, &out, &[]), &out, reached, label);
-        build_ok(build_command(&input, &out, &["--resume"]), label);
+        kill_when(build_command(&input, &out, &FITSKEYS), &out, reached, label);
+        let resume = [&FITSKEYS[..], &["--resume"]].concat();
+        build_ok(build_command(&input, &out, &resume), label);
         assert_same_tree(&reference, &out, label);
     }
 }
@@ -193,7 +215,7 @@ fn resume_refuses_another_build_naming_the_difference() {
     let before = tree(&out);
 
     let first = common::shared_data().join("first");
-    let cases: [(&Path, &[&str], &str); 3] = [
+    let cases: [(&Path, &[&str], &str); 4] = [
         (&first, &["--resume"], "inputs: 12 then, 9 now"),
         (
             &input,
@@ -204,6 +226,11 @@ fn resume_refuses_another_build_naming_the_difference() {
             &input,
             &["--resume", "--bitpix", "16"],
             "bitpix: -32 then, 16 now",
+        ),
+        (
+            &input,
+            &["--resume", "--fitskey", "RADESYS"],
+            "fitskeys: (none) then, RADESYS now",
         ),
     ];
     for (input, extra, expected) in cases {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::controls::Region;
-use crate::fits::{list_image_hdus, HduSelection, ImageHdu};
+use crate::fits::{list_image_hdus, read_primary_header, HduSelection, ImageHdu};
 use crate::wcs::frame::FrameChange;
 use crate::wcs::{Frame, Wcs};
 
@@ -174,22 +174,30 @@ fn walk(
 /// Opens every file (in parallel: reading headers of compressed files is slow) and keeps the
 /// image HDUs that have a celestial WCS we support, in input order.
 pub fn discover(files: &[PathBuf], selection: &HduSelection, hips_frame: Frame) -> Inputs {
-    discover_keeping(files, selection, hips_frame, &[])
+    discover_keeping(files, selection, hips_frame, &[], &[])
 }
 
-/// [`discover`], keeping also the header cards `keep` (those build controls read later).
+/// [`discover`], keeping also the header cards `keep` (those build controls read later) and
+/// the keywords `fitskeys` (for the progenitor index): an extension HDU that lacks one of
+/// those takes it from the primary header, as Hipsgen does.
 pub fn discover_keeping(
     files: &[PathBuf],
     selection: &HduSelection,
     hips_frame: Frame,
     keep: &[&str],
+    fitskeys: &[String],
 ) -> Inputs {
     use rayon::prelude::*;
-    let mut kept = KEPT_KEYWORDS.to_vec();
+    let mut kept: Vec<&str> = KEPT_KEYWORDS.to_vec();
     kept.extend_from_slice(keep);
+    kept.extend(fitskeys.iter().map(String::as_str));
     let per_file: Vec<Inputs> = files
         .par_iter()
-        .map(|f| discover_file(f, selection, hips_frame, &kept))
+        .map(|f| {
+            let mut found = discover_file(f, selection, hips_frame, &kept);
+            inherit_primary_keys(&mut found.images, fitskeys);
+            found
+        })
         .collect();
     let mut found = Inputs::default();
     for mut f in per_file {
@@ -197,6 +205,27 @@ pub fn discover_keeping(
         found.skipped.append(&mut f.skipped);
     }
     found
+}
+
+/// Adds to extension HDUs the `fitskeys` their own header lacks, from the file's primary
+/// header (read once per file, only when needed).
+fn inherit_primary_keys(images: &mut [SourceImage], fitskeys: &[String]) {
+    let lacking =
+        |im: &SourceImage| im.hdu.hdu > 0 && fitskeys.iter().any(|k| !im.hdu.header.contains(k));
+    let Some(first) = images.iter().find(|im| lacking(im)) else {
+        return;
+    };
+    let Ok(primary) = read_primary_header(&first.hdu.path) else {
+        return;
+    };
+    for im in images.iter_mut().filter(|im| lacking(im)) {
+        let inherited: Vec<(String, String)> = fitskeys
+            .iter()
+            .filter(|k| !im.hdu.header.contains(k))
+            .filter_map(|k| Some((k.clone(), primary.get(k)?.to_string())))
+            .collect();
+        im.hdu.header.append(inherited);
+    }
 }
 
 fn discover_file(

@@ -56,6 +56,10 @@ impl Journal {
                 p.set(&format!("fov.{i}"), format!("{} {fov}", im.label()));
             }
         }
+        // Only when given, so that journals written before --fitskey existed still match.
+        if !o.fitskeys.is_empty() {
+            p.set("fitskeys", o.fitskeys.join(" "));
+        }
         p.set("inputs", files.len());
         for (i, file) in files.iter().enumerate() {
             let meta = std::fs::metadata(file)

@@ -7,6 +7,7 @@ pub mod controls;
 pub mod index;
 pub mod inputs;
 pub mod journal;
+pub mod progenitors;
 pub mod pyramid;
 pub mod resample;
 
@@ -79,6 +80,8 @@ pub struct BuildOptions {
     pub look: Look,
     /// Progress bar and log lines on stderr.
     pub verbose: bool,
+    /// Header keywords whose values the progenitor index (`HpxFinder/`) keeps for each image.
+    pub fitskeys: Vec<String>,
 }
 
 impl BuildOptions {
@@ -105,6 +108,7 @@ impl BuildOptions {
             previews: Vec::new(),
             look: Look::default(),
             verbose: false,
+            fitskeys: Vec::new(),
         }
     }
 }
@@ -134,6 +138,8 @@ pub struct BuildReport {
     pub seconds_total: f64,
     /// What the PREVIEWS step did, when previews were asked for.
     pub previews: Option<PreviewReport>,
+    /// What the progenitor index (`HpxFinder/`) holds.
+    pub progenitors: progenitors::IndexReport,
 }
 
 /// Why a build failed.
@@ -252,7 +258,26 @@ fn check_options(o: &BuildOptions) -> Result<u8, BuildError> {
             ));
         }
     }
+    check_fitskeys(&o.fitskeys)?;
     Ok(width_bits)
+}
+
+/// `--fitskey` names: FITS keywords (1 to 8 of A-Z 0-9 - _), each once.
+fn check_fitskeys(keys: &[String]) -> Result<(), BuildError> {
+    for (i, k) in keys.iter().enumerate() {
+        let valid = (1..=8).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if !valid {
+            return Err(BuildError::Invalid(format!(
+                "--fitskey {k:?}: a FITS keyword is 1 to 8 characters of A-Z, 0-9, '-' and '_'"
+            )));
+        }
+        if keys[..i].contains(k) {
+            return Err(BuildError::Invalid(format!("--fitskey {k} is given twice")));
+        }
+    }
+    Ok(())
 }
 
 /// Prepares `out`: refuses to mix with an existing HiPS unless resuming or forced.
@@ -268,7 +293,10 @@ fn prepare_output(o: &BuildOptions) -> Result<(), BuildError> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
             let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with("Norder") || name == "properties" || name == "Moc.fits"
+            name.starts_with("Norder")
+                || name == "properties"
+                || name == "Moc.fits"
+                || name == crate::hips::hpxfinder::HPXFINDER_DIR
         })
         .collect();
     if o.resume {
@@ -392,6 +420,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
             produced.tiles.len()
         ),
     );
+    let progenitors = progenitors::write_index(o, images, &files, &index, order, &produced.tiles)?;
 
     // FINISH
     // MOC cells are in the HiPS frame; Moc.fits is ICRS (HiPS 1.0), so a galactic one is rotated.
@@ -412,6 +441,7 @@ pub fn build(o: &BuildOptions) -> Result<BuildReport, BuildError> {
         seconds_tiles,
         seconds_total: 0.0,
         previews: None,
+        progenitors,
     };
     let bytes = pyramid.bytes_written.load(Ordering::Relaxed);
     let props = properties(
@@ -456,7 +486,7 @@ fn discover_inputs(o: &BuildOptions) -> Result<(Vec<PathBuf>, Inputs), BuildErro
     };
     let mut examined = 0;
     for part in files.chunks(chunk) {
-        let mut more = discover_keeping(part, &o.hdus, o.frame, &keep);
+        let mut more = discover_keeping(part, &o.hdus, o.frame, &keep, &o.fitskeys);
         o.controls
             .select(&mut more, &o.inputs)
             .map_err(BuildError::Invalid)?;
@@ -795,4 +825,3 @@ fn input_control_properties(c: &InputControls, p: &mut Properties) {
         p.set("hipsforge_controls", params.join(" "));
     }
 }
-

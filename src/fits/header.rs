@@ -73,6 +73,11 @@ impl Header {
         }
     }
 
+    /// Appends `cards` (keyword, raw value).
+    pub fn append(&mut self, cards: impl IntoIterator<Item = (String, String)>) {
+        self.cards.extend(cards);
+    }
+
     /// Keywords in file order (repeats included).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.cards.iter().map(|(k, _)| k.as_str())

@@ -7,7 +7,10 @@ pub mod write;
 use std::path::{Path, PathBuf};
 
 pub use header::{date_to_mjd, Header};
-pub use read::{list_image_hdus, read_pixels, read_tile, HduSelection, ImageHdu, SkippedHdu};
+pub use read::{
+    list_image_hdus, read_pixels, read_primary_header, read_tile, HduSelection, ImageHdu,
+    SkippedHdu,
+};
 
 /// Why a FITS file could not be read or written.
 #[derive(Debug, thiserror::Error)]

@@ -263,6 +263,14 @@ pub fn list_image_hdus(
     scan(&fits, path, &wanted, *selection == HduSelection::FirstImage)
 }
 
+/// The primary header of `path`: the keywords its extensions inherit (the DATE-OBS, FILTER,
+/// EXPTIME of a multi-extension exposure live there).
+pub fn read_primary_header(path: &Path) -> Result<Header, FitsError> {
+    let fits = RawFits::open_prefix(path, BZIP2_HEADER_PREFIX)?;
+    fits.move_to(0, path)?;
+    fits.header(path)
+}
+
 /// Bytes of a bzip2 file inflated to read the primary header.
 const BZIP2_HEADER_PREFIX: u64 = 1 << 20;
 

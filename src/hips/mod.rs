@@ -3,6 +3,7 @@
 
 pub mod allsky;
 pub mod geometry;
+pub mod hpxfinder;
 pub mod html;
 pub mod layout;
 pub mod moc;
@@ -43,4 +44,7 @@ pub enum FormatError {
     /// A `--prop` pair without `=`.
     #[error("--prop {0:?}: expected KEY=VALUE")]
     PropertyPair(String),
+    /// A progenitor index (`HpxFinder`) line that cannot be read.
+    #[error("progenitor index line: {0}")]
+    ProgenitorLine(String),
 }

@@ -56,7 +56,11 @@ impl ApiError {
     }
 }
 
-fn error(status: StatusCode, title: &'static str, description: impl Into<String>) -> ApiError {
+pub(super) fn error(
+    status: StatusCode,
+    title: &'static str,
+    description: impl Into<String>,
+) -> ApiError {
     ApiError {
         status,
         title,
@@ -64,7 +68,7 @@ fn error(status: StatusCode, title: &'static str, description: impl Into<String>
     }
 }
 
-fn bad(description: impl Into<String>) -> ApiError {
+pub(super) fn bad(description: impl Into<String>) -> ApiError {
     error(StatusCode::BAD_REQUEST, "Bad request", description)
 }
 
@@ -216,7 +220,7 @@ pub fn parse_hips2fits_query(q: &HashMap<String, String>) -> Result<Hips2fitsQue
 }
 
 /// A finite number, or a 400 naming `key`.
-fn finite(q: &HashMap<String, String>, key: &str) -> Result<Option<f64>, ApiError> {
+pub(super) fn finite(q: &HashMap<String, String>, key: &str) -> Result<Option<f64>, ApiError> {
     match number::<f64>(q, key)? {
         Some(v) if !v.is_finite() => Err(bad(format!("{key}={v}: must be a finite number"))),
         v => Ok(v),

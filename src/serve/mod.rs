@@ -3,7 +3,8 @@
 //! `/hipslist`, a landing page, and Aladin Lite itself when given its `aladin.js`.
 //!
 //! One concern per file: `state` (what handlers share), `files` (one file, with
-//! `conditional` and `range`), `hipslist`, `landing`, [`cutouts`], [`mount`] (path rules),
+//! `conditional` and `range`), `hipslist`, `landing`, [`cutouts`], `progenitors` (which input
+//! images cover a position, from the HiPS's HpxFinder index), [`mount`] (path rules),
 //! `cors`, `error` (startup errors) and `guard` (what every request passes first: slashes
 //! merged, URI and header limits, panics caught, access log). This file assembles them into
 //! the [`router`].
@@ -17,6 +18,7 @@ mod guard;
 mod hipslist;
 mod landing;
 pub mod mount;
+mod progenitors;
 mod range;
 mod state;
 
@@ -69,6 +71,7 @@ pub fn router(o: &ServeOptions) -> Result<Router, ServeError> {
         .route("/cutouts", post(cutouts::bulk))
         .route("/{name}", get(files::redirect_to_mount_root))
         .route("/{name}/", get(files::hips_root))
+        .route("/{name}/progenitors", get(progenitors::progenitors))
         .route("/{name}/{*rest}", get(files::hips_file))
         .fallback(|| async { files::not_found() })
         .with_state(state)
