@@ -6,7 +6,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use hipsforge::builder::{build, BuildOptions};
 use hipsforge::cutout::{cutout, Grid, GridSpec, Kernel, Survey, TileStore};
@@ -108,15 +107,6 @@ fn fk4_image_stars_land_where_astropy_puts_them_in_icrs() {
     );
 }
 
-fn hipsforge(args: &[&str]) {
-    let out = Command::new(common::binary()).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "hipsforge {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Pearson correlation and RMS difference (relative to the RMS of `a` about its mean).
 fn agreement(a: &[f32], b: &[f32]) -> (f64, f64) {
     let pairs: Vec<(f64, f64)> = a
@@ -150,20 +140,8 @@ fn ecliptic_hips_of_a_real_image_is_the_same_sky() {
     let root = |frame: &str| dir.path().join(frame);
     for frame in ["equatorial", "ecliptic"] {
         let out = root(frame);
-        let id = format!("ivo://test/P/first-{frame}");
-        hipsforge(&[
-            "build",
-            input.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--id",
-            &id,
-            "--frame",
-            frame,
-            "--tile-width",
-            "64",
-            "-q",
-        ]);
+        let args = common::build_args(&input, &out, &["--frame", frame, "-q"]);
+        common::hipsforge_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
     }
     let ecliptic = root("ecliptic");
     let properties = std::fs::read_to_string(ecliptic.join("properties")).unwrap();

@@ -5,38 +5,17 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use common::SynthImage;
+use common::{hipsforge, SynthImage};
 use hipsforge::fits::write::{encode_image, Card, CardValue, Encoding};
 use hipsforge::reader::{HipsDir, PixelReader};
 use hipsforge::wcs::Wcs;
 
-/// Runs `hipsforge ARGS`: (success, stderr).
-fn hipsforge(args: &[&str]) -> (bool, String) {
-    let o = Command::new(common::binary()).args(args).output().unwrap();
-    (
-        o.status.success(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
-
 /// `hipsforge build INPUT --out OUT --id ivo://test/P/NAME --tile-width 64 EXTRA...`, which
 /// must succeed; the HiPS and the build's stderr (log lines included).
 fn build(input: &Path, out: &Path, extra: &[&str]) -> (HipsDir, String) {
-    let name = out.file_name().unwrap().to_str().unwrap();
-    let id = format!("ivo://test/P/{name}");
-    let mut args = vec![
-        "build",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--id",
-        &id,
-        "--tile-width",
-        "64",
-    ];
-    args.extend_from_slice(extra);
+    let args = common::build_args(input, out, extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, err) = hipsforge(&args);
     assert!(ok, "hipsforge {}: {err}", args.join(" "));
     (HipsDir::open(out).unwrap(), err)
@@ -436,18 +415,8 @@ fn fov_files_clip_images_and_their_footprints() {
     // Changing a mask changes the build: --resume is refused.
     std::fs::write(inputs.join("img.fov"), "5 5\n70 8\n12 61\n").unwrap();
     let out = dir.path().join("clipped");
-    let (ok, err) = hipsforge(&[
-        "build",
-        inputs.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--id",
-        "ivo://test/P/clipped",
-        "--tile-width",
-        "64",
-        "--fov",
-        "--resume",
-    ]);
+    let args = common::build_args(&inputs, &out, &["--fov", "--resume"]);
+    let (ok, err) = hipsforge(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         !ok && err.contains("--resume refused") && err.contains("fov.0"),
         "{err}"
@@ -456,15 +425,8 @@ fn fov_files_clip_images_and_their_footprints() {
     // A malformed mask stops the build, naming the file.
     std::fs::write(inputs.join("img.fov"), "5 5\n70 8\n12\n").unwrap();
     let out = dir.path().join("bad");
-    let (ok, err) = hipsforge(&[
-        "build",
-        inputs.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--id",
-        "ivo://test/P/bad",
-        "--fov",
-    ]);
+    let args = common::build_args(&inputs, &out, &["--fov"]);
+    let (ok, err) = hipsforge(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(
         !ok && err.contains("img.fov") && err.contains("5 numbers"),
         "{err}"

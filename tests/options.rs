@@ -7,35 +7,15 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{get, request, SynthImage};
+use common::{get, hipsforge_ok as run, request, SynthImage};
 use hipsforge::hips::layout::tile_path;
 use hipsforge::reader::{HipsDir, PixelReader};
 
-/// Runs `hipsforge ARGS`, asserting success; its stderr.
-fn run(args: &[&str]) -> String {
-    let o = Command::new(common::binary()).args(args).output().unwrap();
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "hipsforge {}: {err}", args.join(" "));
-    err
-}
-
 /// `hipsforge build INPUT --out OUT --id ivo://test/P/NAME --tile-width 64 -q EXTRA...`.
 fn build(input: &Path, out: &Path, extra: &[&str]) -> HipsDir {
-    let name = out.file_name().unwrap().to_str().unwrap();
-    let id = format!("ivo://test/P/{name}");
-    let mut args = vec![
-        "build",
-        input.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--id",
-        &id,
-        "--tile-width",
-        "64",
-        "-q",
-    ];
-    args.extend_from_slice(extra);
-    run(&args);
+    let mut args = common::build_args(input, out, &["-q"]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     HipsDir::open(out).unwrap()
 }
 

@@ -502,3 +502,43 @@ pub fn bulk_options(
         verbose: false,
     }
 }
+
+/// Runs `hipsforge ARGS`: (success, stderr).
+pub fn hipsforge(args: &[&str]) -> (bool, String) {
+    let o = std::process::Command::new(binary())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// Runs `hipsforge ARGS`, asserting success; its stderr.
+pub fn hipsforge_ok(args: &[&str]) -> String {
+    let (ok, err) = hipsforge(args);
+    assert!(ok, "hipsforge {}: {err}", args.join(" "));
+    err
+}
+
+/// `build INPUT --out OUT --id ivo://test/P/NAME --tile-width 64 EXTRA...` (NAME: OUT's own
+/// name), the arguments of a small test build.
+pub fn build_args(input: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> Vec<String> {
+    let name = out.file_name().unwrap().to_str().unwrap();
+    let mut args: Vec<String> = [
+        "build",
+        input.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--id",
+        &format!("ivo://test/P/{name}"),
+        "--tile-width",
+        "64",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
