@@ -1,13 +1,23 @@
-//! Projections of our own where mapproj 0.4 loses digits or accepts what it cannot invert:
-//! AIT (its projection takes `cos b − cos b cos l`, which cancels near the reference point:
-//! 1e-4 px at 0.5 px from CRPIX) and ZPN (its deprojection goes through `sqrt(1 − cos²θ)`, 1e-4
-//! px near CRPIX; it stops at 1 mas; it takes a polynomial that never increases). Same
-//! conventions as mapproj's centred projections: native frame x towards the reference point,
-//! y east, z north; plane coordinates in radians.
+//! Projections of our own, where mapproj 0.4 loses digits, accepts what it cannot invert, or
+//! lacks the projection: AIT (mapproj's projection takes `cos b − cos b cos l`, which cancels
+//! near the reference point: 1e-4 px at 0.5 px from CRPIX), ZPN (its deprojection goes through
+//! `sqrt(1 − cos²θ)`, 1e-4 px near CRPIX; it stops at 1 mas; it takes a polynomial that never
+//! increases), slant SIN (a typo in its domain test), and AZP, SZP, AIR, CYP, PAR, COP, COE,
+//! COD, COO, BON, PCO written from paper II with wcslib's parameter defaults, validity checks
+//! and bounds (`quadcube` and `healpix` hold the rest). Plane coordinates in radians (paper II
+//! with R0 = 1).
+//!
+//! Frames: [`Native`] projections take unit vectors of the FITS native frame (z: the native
+//! pole, x: (φ, θ) = (0, 0), y: φ = 90°), except the zenithal ones marked *polar frame*, which
+//! take mapproj's (x: the native pole, y: φ = 90°, z: φ = 180°) and are used through
+//! `projection::Polar`. [`Angular`] projections are written in (φ, θ) and used through
+//! [`Angles`].
 
-use std::f64::consts::PI;
+use std::f64::consts::{FRAC_PI_2, PI};
 
-/// A projection in its native frame (reference point on +x).
+use super::WcsError;
+
+/// A projection: native unit vector ↔ plane.
 pub(super) trait Native: Send + Sync {
     /// Native unit vector → plane.
     fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)>;
@@ -15,41 +25,61 @@ pub(super) trait Native: Send + Sync {
     fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]>;
 }
 
-/// A native projection turned to its reference point (mapproj's rotation, so that results
-/// match its centred projections).
-pub(super) struct Centred<N> {
-    rows: [[f64; 3]; 3],
-    native: N,
+/// A projection written in native longitude and latitude φ, θ (radians, φ in [−π, π]).
+pub(super) trait Angular: Send + Sync {
+    /// (φ, θ) → plane, `None` where wcslib's bounds say the point is not projected.
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)>;
+    /// Plane → (φ, θ); the caller refuses φ beyond ±π and θ beyond ±π/2 (wcslib's `prjbchk`).
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)>;
 }
 
-impl<N: Native> Centred<N> {
-    /// `lon`, `lat` of the reference point in radians.
-    pub(super) fn new(native: N, lon: f64, lat: f64) -> Centred<N> {
-        let (sl, cl) = lon.sin_cos();
-        let (sb, cb) = lat.sin_cos();
-        Centred {
-            rows: [
-                [cl * cb, sl * cb, sb],
-                [-sl, cl, 0.0],
-                [-cl * sb, -sl * sb, cb],
-            ],
-            native,
+/// An [`Angular`] projection as a [`Native`] one.
+pub(super) struct Angles<A>(pub A);
+
+/// Slack of the native-range check, radians (wcslib's `prjbchk`: 1e-13° to 1e-11°).
+const RANGE_SLACK: f64 = 1e-12;
+
+impl<A: Angular> Native for Angles<A> {
+    fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)> {
+        let phi = v[1].atan2(v[0]);
+        let theta = v[2].atan2(v[0].hypot(v[1]));
+        self.0.s2x(phi, theta)
+    }
+
+    fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]> {
+        let (phi, theta) = self.0.x2s(x, y)?;
+        if !(phi.abs() <= PI + RANGE_SLACK && theta.abs() <= FRAC_PI_2 + RANGE_SLACK) {
+            return None;
         }
+        let (sp, cp) = phi.sin_cos();
+        let (st, ct) = theta.clamp(-FRAC_PI_2, FRAC_PI_2).sin_cos();
+        Some([ct * cp, ct * sp, st])
     }
+}
 
-    pub(super) fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)> {
-        let r = &self.rows;
-        let dot = |row: &[f64; 3]| row[0] * v[0] + row[1] * v[1] + row[2] * v[2];
-        self.native.proj([dot(&r[0]), dot(&r[1]), dot(&r[2])])
+/// A parameter that must be a finite number: `Err` naming its keyword otherwise.
+pub(super) fn finite(keyword: &str, v: f64) -> Result<f64, WcsError> {
+    if v.is_finite() {
+        Ok(v)
+    } else {
+        Err(WcsError::invalid(
+            keyword,
+            format!("{v} is not a finite parameter"),
+        ))
     }
+}
 
-    pub(super) fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]> {
-        let n = self.native.unproj(x, y)?;
-        let r = &self.rows;
-        Some(std::array::from_fn(|j| {
-            r[0][j] * n[0] + r[1][j] * n[1] + r[2][j] * n[2]
-        }))
-    }
+/// (a, b) of the perspective projections' two θ solutions `ψ ∓ ω`: the one that is in
+/// [−90°, 90°] and larger (wcslib: the point seen from the planewards side).
+fn nearer_solution(psi: f64, omega: f64) -> f64 {
+    let wrap = |t: f64| if t > FRAC_PI_2 { t - 2.0 * PI } else { t };
+    wrap(psi - omega).max(wrap(psi + omega + PI))
+}
+
+/// Zenithal plane point of radius `r` at native longitude `phi`.
+fn zenithal_xy(r: f64, phi: f64) -> (f64, f64) {
+    let (s, c) = phi.sin_cos();
+    (r * s, -r * c)
 }
 
 /// Hammer-Aitoff (paper II, section 5.3.4).
@@ -80,7 +110,8 @@ impl Native for Aitoff {
     }
 }
 
-/// Slant orthographic (paper II, section 5.1.5: SIN with PV2_1 = ξ, PV2_2 = η). mapproj's
+/// Slant orthographic (paper II, section 5.1.5: SIN with PV2_1 = ξ, PV2_2 = η), polar frame.
+/// mapproj's
 /// deprojection tests its domain with a typo (`y·yp` for `y·zp`) and drops sky it projects.
 pub(super) struct SlantSin {
     xi: f64,
@@ -133,7 +164,7 @@ impl Native for SlantSin {
 
 /// Zenithal polynomial (paper II, section 5.1.7): plane radius `R(θ) = Σ p_m θ^m` at angular
 /// distance θ from the reference point, on the range of θ where R is non-negative and
-/// increasing.
+/// increasing. Polar frame.
 pub(super) struct ZenithalPolynomial {
     p: Vec<f64>,
     theta: (f64, f64),
@@ -275,6 +306,560 @@ impl Native for ZenithalPolynomial {
         }
         let (st, ct) = theta.sin_cos();
         Some([ct, st * (x / r), st * (y / r)])
+    }
+}
+
+/// Zenithal perspective (paper II, section 5.1.1): point of projection μ sphere radii from
+/// the centre (PV2_1), plane tilted by γ (PV2_2).
+pub(super) struct Perspective {
+    mu: f64,
+    cos_g: f64,
+    sin_g: f64,
+    tan_g: f64,
+    /// θ below which the far side overlaps the near one.
+    overlap: f64,
+}
+
+impl Perspective {
+    /// `mu`, `gamma_deg`: PV2_1, PV2_2.
+    pub(super) fn new(mu: f64, gamma_deg: f64) -> Result<Perspective, WcsError> {
+        if mu + 1.0 == 0.0 {
+            return Err(WcsError::invalid(
+                "PV2_1",
+                "AZP μ = −1 projects from the plane",
+            ));
+        }
+        let (sin_g, cos_g) = gamma_deg.to_radians().sin_cos();
+        if cos_g.abs() < 1e-15 {
+            return Err(WcsError::invalid(
+                "PV2_2",
+                "AZP γ = ±90° puts the plane edge-on",
+            ));
+        }
+        let overlap = if mu.abs() > 1.0 {
+            (-1.0 / mu).asin()
+        } else {
+            -FRAC_PI_2
+        };
+        Ok(Perspective {
+            mu,
+            cos_g,
+            sin_g,
+            tan_g: sin_g / cos_g,
+            overlap,
+        })
+    }
+}
+
+impl Angular for Perspective {
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        let (sp, cp) = phi.sin_cos();
+        let (st, ct) = theta.sin_cos();
+        let s = self.tan_g * cp;
+        let t = self.mu + st + ct * s;
+        if t == 0.0 || theta < self.overlap {
+            return None;
+        }
+        if (self.mu * self.cos_g).abs() < 1.0 {
+            // Divergence: beyond the horizon seen from the point of projection.
+            let u = self.mu / (1.0 + s * s).sqrt();
+            if u.abs() <= 1.0 && theta < nearer_solution((-s).atan(), u.asin()) {
+                return None;
+            }
+        }
+        let r = (self.mu + 1.0) * ct / t;
+        Some((r * sp, -r * cp / self.cos_g))
+    }
+
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let yc = y * self.cos_g;
+        let r = x.hypot(yc);
+        if r == 0.0 {
+            return Some((0.0, FRAC_PI_2));
+        }
+        let rho = r / (self.mu + 1.0 + y * self.sin_g);
+        let mut t = rho * self.mu / (rho * rho + 1.0).sqrt();
+        if t.abs() > 1.0 {
+            if t.abs() > 1.0 + 1e-13 {
+                return None;
+            }
+            t = t.signum();
+        }
+        Some((x.atan2(-yc), nearer_solution(1.0f64.atan2(rho), t.asin())))
+    }
+}
+
+/// Slant zenithal perspective (paper II, section 5.1.2): point of projection μ radii from the
+/// centre (PV2_1) towards native (φc, θc) (PV2_2, PV2_3).
+pub(super) struct SlantPerspective {
+    mu: f64,
+    /// The point of projection, sphere radii: (xp, yp, zp).
+    p: [f64; 3],
+    /// wcslib's divergence constant, zp² − zp − 1.
+    w7: f64,
+    overlap: f64,
+}
+
+impl SlantPerspective {
+    /// `mu`, `phi_c`, `theta_c`: PV2_1 and PV2_2, PV2_3 in degrees.
+    pub(super) fn new(mu: f64, phi_c: f64, theta_c: f64) -> Result<SlantPerspective, WcsError> {
+        let (sp, cp) = phi_c.to_radians().sin_cos();
+        let (st, ct) = theta_c.to_radians().sin_cos();
+        let zp = mu * st + 1.0;
+        if zp == 0.0 {
+            return Err(WcsError::invalid(
+                "PV2_1/PV2_3",
+                "SZP: the point of projection lies in the plane",
+            ));
+        }
+        let overlap = if (zp - 1.0).abs() < 1.0 {
+            (1.0 - zp).asin()
+        } else {
+            -FRAC_PI_2
+        };
+        Ok(SlantPerspective {
+            mu,
+            p: [-mu * ct * sp, mu * ct * cp, zp],
+            w7: (zp - 1.0) * zp - 1.0,
+            overlap,
+        })
+    }
+}
+
+impl Angular for SlantPerspective {
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        let [xp, yp, zp] = self.p;
+        let (sp, cp) = phi.sin_cos();
+        let (st, ct) = theta.sin_cos();
+        let s = 1.0 - st;
+        let t = zp - s;
+        if t == 0.0 || theta < self.overlap {
+            return None;
+        }
+        if self.mu.abs() > 1.0 {
+            let a = xp * sp - yp * cp;
+            let u = 1.0 / (self.w7 + a * a).sqrt();
+            if u.abs() <= 1.0 && theta < nearer_solution(a.atan2(zp - 1.0), u.asin()) {
+                return None;
+            }
+        }
+        let r = zp * ct / t;
+        Some((r * sp - xp * s / t, -r * cp - yp * s / t))
+    }
+
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let [xp, yp, zp] = self.p;
+        let r2 = x * x + y * y;
+        let x1 = (x - xp) / zp;
+        let y1 = (y - yp) / zp;
+        let xy = x * x1 + y * y1;
+        let (theta, z) = if r2 < 1e-10 {
+            (FRAC_PI_2 - (r2 / (1.0 + xy)).sqrt(), r2 / 2.0)
+        } else {
+            let t = x1 * x1 + y1 * y1;
+            let a = t + 1.0;
+            let b = xy - t;
+            let c = r2 - 2.0 * xy + t - 1.0;
+            let d = b * b - a * c;
+            if d.is_nan() || d < 0.0 {
+                return None;
+            }
+            let d = d.sqrt();
+            let (s1, s2) = ((-b + d) / a, (-b - d) / a);
+            let mut sin_t = s1.max(s2);
+            if sin_t > 1.0 {
+                sin_t = if sin_t - 1.0 < 1e-13 { 1.0 } else { s1.min(s2) };
+            }
+            if sin_t < -1.0 && sin_t + 1.0 > -1e-13 {
+                sin_t = -1.0;
+            }
+            if !(-1.0..=1.0).contains(&sin_t) {
+                return None;
+            }
+            (sin_t.asin(), 1.0 - sin_t)
+        };
+        Some(((x - x1 * z).atan2(-(y - y1 * z)), theta))
+    }
+}
+
+/// Airy's minimum-error zenithal (paper II, section 5.1.9), θb = PV2_1.
+pub(super) struct Airy {
+    /// ln(cos ξb) / tan²ξb (−1/2 for θb = 90°).
+    a: f64,
+}
+
+/// Below this ξ (radians) Airy's R is taken as its first-order term.
+const AIRY_SMALL: f64 = 1e-4;
+
+impl Airy {
+    /// `theta_b`: PV2_1 in degrees.
+    pub(super) fn new(theta_b: f64) -> Result<Airy, WcsError> {
+        let a = if theta_b == 90.0 {
+            -0.5
+        } else if theta_b > -90.0 && theta_b < 90.0 {
+            let c = ((90.0 - theta_b) / 2.0).to_radians().cos();
+            c.ln() * c * c / (1.0 - c * c)
+        } else {
+            return Err(WcsError::invalid(
+                "PV2_1",
+                format!("AIR θb = {theta_b} is not in (−90°, 90°]"),
+            ));
+        };
+        Ok(Airy { a })
+    }
+
+    /// R/2 at ξ = (90° − θ)/2.
+    fn half_radius(&self, xi: f64) -> f64 {
+        if xi < AIRY_SMALL {
+            xi * (0.5 - self.a)
+        } else {
+            let (s, c) = xi.sin_cos();
+            let tan = s / c;
+            -(c.ln() / tan + self.a * tan)
+        }
+    }
+}
+
+impl Angular for Airy {
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        if theta <= -FRAC_PI_2 {
+            return None;
+        }
+        let r = 2.0 * self.half_radius((FRAC_PI_2 - theta) / 2.0);
+        Some(zenithal_xy(r, phi))
+    }
+
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let r = x.hypot(y) / 2.0;
+        if r == 0.0 {
+            return Some((0.0, FRAC_PI_2));
+        }
+        // R grows with ξ from 0 to ∞ over [0, 90°): bisect on ξ to the last bit.
+        let (mut lo, mut hi) = (0.0f64, FRAC_PI_2);
+        if !(self.half_radius(hi * (1.0 - 1e-15)) >= r) {
+            return None;
+        }
+        while hi - lo > 1e-16 {
+            let mid = 0.5 * (lo + hi);
+            if mid == lo || mid == hi {
+                break;
+            }
+            if self.half_radius(mid) < r {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Some((x.atan2(-y), FRAC_PI_2 - (lo + hi)))
+    }
+}
+
+/// Cylindrical perspective (paper II, section 5.2.1): μ = PV2_1, λ = PV2_2.
+pub(super) struct CylindricalPerspective {
+    mu: f64,
+    lambda: f64,
+}
+
+impl CylindricalPerspective {
+    pub(super) fn new(mu: f64, lambda: f64) -> Result<CylindricalPerspective, WcsError> {
+        if lambda == 0.0 {
+            return Err(WcsError::invalid("PV2_2", "CYP λ = 0 is no cylinder"));
+        }
+        if mu + lambda == 0.0 {
+            return Err(WcsError::invalid("PV2_1/PV2_2", "CYP μ + λ = 0"));
+        }
+        Ok(CylindricalPerspective { mu, lambda })
+    }
+}
+
+impl Angular for CylindricalPerspective {
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        let d = self.mu + theta.cos();
+        (d != 0.0).then(|| (self.lambda * phi, (self.mu + self.lambda) * theta.sin() / d))
+    }
+
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let eta = y / (self.mu + self.lambda);
+        let s = eta * self.mu / (eta * eta + 1.0).sqrt();
+        (s.abs() <= 1.0).then(|| (x / self.lambda, eta.atan() + s.asin()))
+    }
+}
+
+/// Parabolic (paper II, section 5.3.2).
+pub(super) struct Parabolic;
+
+impl Angular for Parabolic {
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        let s = (theta / 3.0).sin();
+        Some((phi * (1.0 - 4.0 * s * s), PI * s))
+    }
+
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let r = y / PI;
+        if r.abs() > 1.0 {
+            return None;
+        }
+        let s = 1.0 - 4.0 * r * r;
+        let theta = 3.0 * r.asin();
+        if s == 0.0 {
+            // A pole: only its one point.
+            return (x.abs() <= 1e-13).then_some((0.0, theta));
+        }
+        Some((x / s, theta))
+    }
+}
+
+/// Polyconic (paper II, section 5.5.2).
+pub(super) struct Polyconic;
+
+impl Angular for Polyconic {
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        if theta == 0.0 {
+            return Some((phi, 0.0));
+        }
+        let e = phi * theta.sin();
+        let cot = 1.0 / theta.tan();
+        let h = (e / 2.0).sin();
+        Some((cot * e.sin(), theta + cot * 2.0 * h * h))
+    }
+
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        const TOL: f64 = 1e-12;
+        let w = y.abs();
+        if w < TOL {
+            return Some((x, 0.0));
+        }
+        if (w - FRAC_PI_2).abs() < TOL {
+            return Some((0.0, FRAC_PI_2.copysign(y)));
+        }
+        // θ between 0 and y where x² + (y − θ)(y − θ − 2 cot θ) changes sign.
+        let f = |t: f64| x * x + (y - t) * (y - t - 2.0 / t.tan());
+        let theta = if w < 1e-4 {
+            y / (1.0 + x * x / 2.0)
+        } else {
+            let (mut pos, mut neg) = (y, 0.0);
+            for _ in 0..200 {
+                let mid = 0.5 * (pos + neg);
+                if mid == pos || mid == neg {
+                    break;
+                }
+                if f(mid) > 0.0 {
+                    pos = mid;
+                } else {
+                    neg = mid;
+                }
+            }
+            0.5 * (pos + neg)
+        };
+        let tan = theta.tan();
+        let (x1, y1) = (1.0 - (y - theta) * tan, x * tan);
+        let phi = if x1 == 0.0 && y1 == 0.0 {
+            0.0
+        } else {
+            y1.atan2(x1) / theta.sin()
+        };
+        Some((phi, theta))
+    }
+}
+
+/// Bonne's equal area (paper II, section 5.5.1), θ1 = PV2_1 ≠ 0 (0 is SFL).
+pub(super) struct Bonne {
+    theta1: f64,
+    y0: f64,
+}
+
+impl Bonne {
+    /// `theta1`: PV2_1 in degrees, not 0.
+    pub(super) fn new(theta1: f64) -> Result<Bonne, WcsError> {
+        let t = theta1.to_radians();
+        if !(theta1 != 0.0 && theta1.abs() <= 90.0) {
+            return Err(WcsError::invalid(
+                "PV2_1",
+                format!("BON θ1 = {theta1} is not in [−90°, 90°] \\ {{0}}"),
+            ));
+        }
+        Ok(Bonne {
+            theta1: t,
+            y0: 1.0 / t.tan() + t,
+        })
+    }
+}
+
+impl Angular for Bonne {
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        let r = self.y0 - theta;
+        let a = if r == 0.0 { 0.0 } else { phi * theta.cos() / r };
+        let (sa, ca) = a.sin_cos();
+        Some((r * sa, -r * ca + self.y0))
+    }
+
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let dy = self.y0 - y;
+        let r = x.hypot(dy).copysign(self.theta1);
+        let alpha = if r == 0.0 { 0.0 } else { (x / r).atan2(dy / r) };
+        let theta = self.y0 - r;
+        let ct = theta.cos();
+        Some((if ct == 0.0 { 0.0 } else { alpha * r / ct }, theta))
+    }
+}
+
+/// The four conics of paper II (section 5.4), θa = PV2_1, η = PV2_2: C and the radius R(θ).
+pub(super) enum ConicKind {
+    /// COP: perspective.
+    Perspective,
+    /// COE: equal area.
+    EqualArea,
+    /// COD: equidistant.
+    Equidistant,
+    /// COO: conformal (Lambert).
+    Orthomorphic,
+}
+
+/// A conic projection: x = R sin(Cφ), y = −R cos(Cφ) + Y0.
+pub(super) struct Conic {
+    kind: ConicKind,
+    theta_a: f64,
+    c: f64,
+    y0: f64,
+    /// COP: cos η; COE: 1 + sin θ1 sin θ2; COD: Y0 + θa; COO: ψ.
+    k: f64,
+}
+
+impl Conic {
+    /// `theta_a`, `eta`: PV2_1, PV2_2 in degrees.
+    pub(super) fn new(kind: ConicKind, theta_a: f64, eta: f64) -> Result<Conic, WcsError> {
+        let bad = |what: &str| {
+            WcsError::invalid("PV2_1/PV2_2", format!("{what} (θa = {theta_a}, η = {eta})"))
+        };
+        let ta = theta_a.to_radians();
+        let (t1, t2) = ((theta_a - eta).to_radians(), (theta_a + eta).to_radians());
+        let (c, k, y0) = match kind {
+            ConicKind::Perspective => {
+                let c = ta.sin();
+                let k = eta.to_radians().cos();
+                if c == 0.0 || k == 0.0 {
+                    return Err(bad("COP needs sin θa ≠ 0 and cos η ≠ 0"));
+                }
+                (c, k, k / ta.tan())
+            }
+            ConicKind::EqualArea => {
+                let c = (t1.sin() + t2.sin()) / 2.0;
+                if c == 0.0 {
+                    return Err(bad("COE needs sin θ1 + sin θ2 ≠ 0"));
+                }
+                let k = 1.0 + t1.sin() * t2.sin();
+                (c, k, (k - 2.0 * c * ta.sin()).sqrt() / c)
+            }
+            ConicKind::Equidistant => {
+                let e = eta.to_radians();
+                let c = if eta == 0.0 {
+                    ta.sin()
+                } else {
+                    ta.sin() * e.sin() / e
+                };
+                if c == 0.0 {
+                    return Err(bad("COD needs a cone constant ≠ 0"));
+                }
+                let y0 = e.cos() * ta.cos() / c;
+                (c, y0 + ta, y0)
+            }
+            ConicKind::Orthomorphic => {
+                let half_tan = |t: f64| ((FRAC_PI_2 - t) / 2.0).tan();
+                let c = if t1 == t2 {
+                    t1.sin()
+                } else {
+                    (t2.cos() / t1.cos()).ln() / (half_tan(t2) / half_tan(t1)).ln()
+                };
+                if c == 0.0 || !c.is_finite() {
+                    return Err(bad("COO needs a finite cone constant ≠ 0"));
+                }
+                let psi = t1.cos() / c / half_tan(t1).powf(c);
+                if psi == 0.0 || !psi.is_finite() {
+                    return Err(bad("COO: the standard parallel is a pole"));
+                }
+                (c, psi, psi * half_tan(ta).powf(c))
+            }
+        };
+        if !(c.is_finite() && y0.is_finite()) {
+            return Err(bad("the cone is degenerate"));
+        }
+        Ok(Conic {
+            kind,
+            theta_a: ta,
+            c,
+            y0,
+            k,
+        })
+    }
+
+    /// R(θ), or `None` where wcslib does not project.
+    fn radius(&self, theta: f64) -> Option<f64> {
+        match self.kind {
+            ConicKind::Perspective => {
+                let t = theta - self.theta_a;
+                let s = t.cos();
+                if s == 0.0 {
+                    return None;
+                }
+                if theta.abs() == FRAC_PI_2 {
+                    return ((theta < 0.0) == (self.theta_a < 0.0)).then_some(0.0);
+                }
+                let r = self.y0 - self.k * t.sin() / s;
+                (r * self.c >= 0.0).then_some(r)
+            }
+            ConicKind::EqualArea => {
+                let r2 = self.k - 2.0 * self.c * theta.sin();
+                (r2 >= 0.0).then(|| r2.sqrt() / self.c)
+            }
+            ConicKind::Equidistant => Some(self.k - theta),
+            ConicKind::Orthomorphic => {
+                if theta == -FRAC_PI_2 {
+                    return (self.c < 0.0).then_some(0.0);
+                }
+                Some(self.k * ((FRAC_PI_2 - theta) / 2.0).tan().powf(self.c))
+            }
+        }
+    }
+
+    /// θ at signed radius r.
+    fn latitude(&self, r: f64) -> Option<f64> {
+        match self.kind {
+            ConicKind::Perspective => Some(self.theta_a + (self.y0 / self.k - r / self.k).atan()),
+            ConicKind::EqualArea => {
+                const TOL: f64 = 1e-12;
+                let w = (self.k - (r * self.c).powi(2)) / (2.0 * self.c);
+                if w.abs() <= 1.0 {
+                    Some(w.asin())
+                } else if (w.abs() - 1.0) < TOL {
+                    Some(FRAC_PI_2.copysign(w))
+                } else {
+                    None
+                }
+            }
+            ConicKind::Equidistant => Some(self.k - r),
+            ConicKind::Orthomorphic => {
+                if r == 0.0 {
+                    (self.c < 0.0).then_some(-FRAC_PI_2)
+                } else {
+                    Some(FRAC_PI_2 - 2.0 * (r / self.k).powf(1.0 / self.c).atan())
+                }
+            }
+        }
+    }
+}
+
+impl Angular for Conic {
+    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
+        let r = self.radius(theta)?;
+        let (sa, ca) = (self.c * phi).sin_cos();
+        Some((r * sa, -r * ca + self.y0))
+    }
+
+    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
+        let dy = self.y0 - y;
+        let r = x.hypot(dy).copysign(self.theta_a);
+        let alpha = if r == 0.0 { 0.0 } else { (x / r).atan2(dy / r) };
+        Some((alpha / self.c, self.latitude(r)?))
     }
 }
 
