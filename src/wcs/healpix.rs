@@ -58,9 +58,15 @@ impl Healpix {
     }
 }
 
+/// Longitude `a` (degrees) rounded as `a + 180°` rounds, so that its facet (from `a + 180°`)
+/// and the parity of its polar shift (from `a`) agree for `a` a hair off a facet edge.
+fn snap(a: f64) -> f64 {
+    (a + 180.0) - 180.0
+}
+
 impl Angular for Healpix {
     fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
-        let (phi, theta) = (phi.to_degrees(), theta.to_degrees());
+        let (phi, theta) = (snap(phi.to_degrees()), theta.to_degrees());
         let sin_t = theta.to_radians().sin();
         let (x, y) = if sin_t.abs() <= (self.k - 1.0) / self.k {
             (phi, self.y_scale * sin_t)
@@ -81,7 +87,7 @@ impl Angular for Healpix {
     }
 
     fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
-        let (x, y) = (x.to_degrees(), y.to_degrees());
+        let (x, y) = (snap(x.to_degrees()), y.to_degrees());
         let absy = y.abs();
         // The equatorial zone reaches 90° (K − 1)/H.
         let (phi, theta) = if absy <= self.half_facet * (self.k - 1.0) / 2.0 {
@@ -134,9 +140,15 @@ impl Angular for Butterfly {
                 chi -= 360.0;
             }
         }
-        // `quadrant`: φ in [−180°, 180°); `psi`: its offset within its 90° quadrant.
-        let quadrant = chi;
-        let psi = (chi + 180.0) % 90.0;
+        // `psi`: the offset of φ within its 90° quadrant; the quadrant from the same rounded
+        // sum, so that both agree for φ a hair below a quadrant's edge.
+        let mut shifted = chi + 180.0;
+        if shifted >= 360.0 {
+            // φ a hair below 180° rounds up: it is the quadrant of −180°.
+            shifted -= 360.0;
+        }
+        let psi = shifted % 90.0;
+        let quadrant = shifted - 180.0;
         let sin_t = theta.to_radians().sin();
         let (mut xi, mut eta) = if sin_t.abs() <= 2.0 / 3.0 {
             (psi, 67.5 * sin_t)
