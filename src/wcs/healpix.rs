@@ -41,7 +41,7 @@ impl Healpix {
     }
 
     /// Offset of longitude `a` from the centre of its facet (degrees).
-    fn from_facet_centre(&self, a: f64) -> f64 {
+    fn facet_offset(&self, a: f64) -> f64 {
         let centre = -180.0
             + (2.0 * ((a + 180.0) / (2.0 * self.half_facet)).floor() + 1.0) * self.half_facet;
         a - centre
@@ -72,7 +72,7 @@ impl Angular for Healpix {
             (phi, self.y_scale * sin_t)
         } else {
             let sigma = (self.k * (1.0 - sin_t.abs())).sqrt();
-            let mut offset = self.from_facet_centre(phi);
+            let mut offset = self.facet_offset(phi);
             if !(self.k_odd || theta > 0.0) {
                 offset = self.shifted(offset, phi);
             }
@@ -103,7 +103,7 @@ impl Angular for Healpix {
                 }
                 (1.0 / sigma, t.asin().to_degrees())
             };
-            let mut offset = self.from_facet_centre(x);
+            let mut offset = self.facet_offset(x);
             if !(self.k_odd || y > 0.0) {
                 offset = self.shifted(offset, x);
             }

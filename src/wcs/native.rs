@@ -536,7 +536,7 @@ impl Angular for Airy {
         }
         // R grows with ξ from 0 to ∞ over [0, 90°): bisect on ξ to the last bit.
         let (mut lo, mut hi) = (0.0f64, FRAC_PI_2);
-        if !(self.half_radius(hi * (1.0 - 1e-15)) >= r) {
+        if self.half_radius(hi * (1.0 - 1e-15)) < r {
             return None;
         }
         while hi - lo > 1e-16 {

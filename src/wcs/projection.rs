@@ -347,3 +347,75 @@ impl SphericalProjection {
         ((norm2 - 1.0).abs() < 1e-12).then_some(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(code: &str, extra: &[(&str, &str)]) -> Header {
+        let c1 = format!("RA---{code}");
+        let c2 = format!("DEC--{code}");
+        let mut pairs = vec![("CTYPE1", c1.as_str()), ("CTYPE2", c2.as_str())];
+        pairs.extend_from_slice(extra);
+        Header::from_pairs(pairs)
+    }
+
+    #[test]
+    fn bad_parameters_name_their_keyword() {
+        let cases: [(&str, &[(&str, &str)], &str); 12] = [
+            ("AZP", &[("PV2_1", "-1")], "PV2_1"),
+            ("AZP", &[("PV2_2", "90")], "PV2_2"),
+            ("SZP", &[("PV2_1", "-1"), ("PV2_3", "90")], "PV2_1/PV2_3"),
+            ("AIR", &[("PV2_1", "-90")], "PV2_1"),
+            ("CYP", &[("PV2_2", "0")], "PV2_2"),
+            ("COP", &[], "PV2_1"),
+            ("COE", &[("PV2_1", "20"), ("PV2_2", "inf")], "PV2_2"),
+            ("COO", &[("PV2_1", "0")], "PV2_1/PV2_2"),
+            ("BON", &[("PV2_1", "nan")], "PV2_1"),
+            ("HPX", &[("PV2_1", "0")], "PV2_1"),
+            ("CAR", &[("PV1_2", "100")], "PV1_2"),
+            ("TAN", &[("LATPOLE", "north")], "LATPOLE"),
+        ];
+        for (code, extra, keyword) in cases {
+            match SphericalProjection::new(code, [10.0, 20.0], &header(code, extra)) {
+                Err(WcsError::Invalid { keyword: k, .. }) => {
+                    assert_eq!(k, keyword, "{code} {extra:?}")
+                }
+                other => panic!("{code} {extra:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn tpv_coefficients_are_not_pole_parameters() {
+        // TPV's PV1_1 = 1 is a polynomial coefficient, not φ0.
+        let h = Header::from_pairs([
+            ("CTYPE1", "RA---TPV"),
+            ("CTYPE2", "DEC--TPV"),
+            ("PV1_1", "1"),
+            ("PV1_2", "0.5"),
+        ]);
+        let p = SphericalProjection::new("TAN", [10.0, 20.0], &h).unwrap();
+        let (x, y) = p.project(native_unit(10.0, 20.0)).unwrap();
+        assert!(x.abs() < 1e-15 && y.abs() < 1e-15, "{x} {y}");
+    }
+
+    #[test]
+    fn off_projection_points_are_none_not_nan() {
+        for code in [
+            "AZP", "SZP", "AIR", "CYP", "PAR", "PCO", "BON", "TSC", "CSC", "QSC", "HPX", "XPH",
+        ] {
+            let extra: &[(&str, &str)] = match code {
+                "BON" => &[("PV2_1", "45")],
+                "AZP" | "SZP" => &[("PV2_1", "2")],
+                _ => &[],
+            };
+            let p = SphericalProjection::new(code, [10.0, 20.0], &header(code, extra)).unwrap();
+            for (x, y) in [(10.0, 0.0), (0.0, -7.0), (1e6, 1e6), (f64::MAX, 0.0)] {
+                if let Some(v) = p.deproject(x, y) {
+                    assert!(v.iter().all(|c| c.is_finite()), "{code} ({x}, {y}): {v:?}");
+                }
+            }
+        }
+    }
+}

@@ -7,40 +7,56 @@ use std::f64::consts::FRAC_PI_4;
 
 use super::native::Native;
 
-/// Face centres: (native unit vector of the centre, face x axis, face y axis, plane centre in
-/// units of π/4). The axes are wcslib's (ξ, η) of each face.
-const FACES: [([f64; 3], [f64; 3], [f64; 3], (f64, f64)); 6] = [
-    (
+/// One face: its centre and plane axes as native unit vectors (wcslib's ξ, η of the face),
+/// and where its centre sits in the plane, in units of π/4.
+struct Face {
+    centre: [f64; 3],
+    x_axis: [f64; 3],
+    y_axis: [f64; 3],
+    plane: (f64, f64),
+}
+
+const fn face(centre: [f64; 3], x_axis: [f64; 3], y_axis: [f64; 3], plane: (f64, f64)) -> Face {
+    Face {
+        centre,
+        x_axis,
+        y_axis,
+        plane,
+    }
+}
+
+const FACES: [Face; 6] = [
+    face(
         [0.0, 0.0, 1.0],
         [0.0, 1.0, 0.0],
         [-1.0, 0.0, 0.0],
         (0.0, 2.0),
     ),
-    (
+    face(
         [1.0, 0.0, 0.0],
         [0.0, 1.0, 0.0],
         [0.0, 0.0, 1.0],
         (0.0, 0.0),
     ),
-    (
+    face(
         [0.0, 1.0, 0.0],
         [-1.0, 0.0, 0.0],
         [0.0, 0.0, 1.0],
         (2.0, 0.0),
     ),
-    (
+    face(
         [-1.0, 0.0, 0.0],
         [0.0, -1.0, 0.0],
         [0.0, 0.0, 1.0],
         (4.0, 0.0),
     ),
-    (
+    face(
         [0.0, -1.0, 0.0],
         [1.0, 0.0, 0.0],
         [0.0, 0.0, 1.0],
         (6.0, 0.0),
     ),
-    (
+    face(
         [0.0, 0.0, -1.0],
         [0.0, 1.0, 0.0],
         [1.0, 0.0, 0.0],
@@ -54,9 +70,9 @@ pub(super) trait FaceMap: Send + Sync {
     /// How far beyond ±1 a projected face coordinate may stray before the point is refused.
     const TOL: f64;
     /// Direction (ζ, ξ, η), ζ ≥ |ξ|, |η| → face plane.
-    fn to_face(&self, zeta: f64, xi: f64, eta: f64) -> (f64, f64);
+    fn direction_to_face(&self, zeta: f64, xi: f64, eta: f64) -> (f64, f64);
     /// Face plane → direction (ζ, ξ, η) (unit), `None` where it has none.
-    fn from_face(&self, xf: f64, yf: f64) -> Option<[f64; 3]>;
+    fn face_to_direction(&self, xf: f64, yf: f64) -> Option<[f64; 3]>;
     /// A plane coordinate (units of π/4) as the projection holds it.
     fn round(a: f64) -> f64 {
         a
@@ -88,9 +104,11 @@ fn face_of(v: [f64; 3]) -> usize {
 
 impl<F: FaceMap> Native for Cube<F> {
     fn proj(&self, v: [f64; 3]) -> Option<(f64, f64)> {
-        let face = face_of(v);
-        let (centre, ex, ey, (x0, y0)) = &FACES[face];
-        let (mut xf, mut yf) = self.0.to_face(dot(centre, &v), dot(ex, &v), dot(ey, &v));
+        let f = &FACES[face_of(v)];
+        let (mut xf, mut yf) =
+            self.0
+                .direction_to_face(dot(&f.centre, &v), dot(&f.x_axis, &v), dot(&f.y_axis, &v));
+        let (x0, y0) = f.plane;
         for f in [&mut xf, &mut yf] {
             if f.abs() > 1.0 {
                 if f.abs() > 1.0 + F::TOL {
@@ -99,7 +117,7 @@ impl<F: FaceMap> Native for Cube<F> {
                 *f = f.signum();
             }
         }
-        Some((FRAC_PI_4 * F::add(xf, *x0), FRAC_PI_4 * F::add(yf, *y0)))
+        Some((FRAC_PI_4 * F::add(xf, x0), FRAC_PI_4 * F::add(yf, y0)))
     }
 
     fn unproj(&self, x: f64, y: f64) -> Option<[f64; 3]> {
@@ -133,9 +151,10 @@ impl<F: FaceMap> Native for Cube<F> {
         } else {
             1
         };
-        let [zeta, xi, eta] = self.0.from_face(xf, yf)?;
-        let (c, ex, ey, _) = &FACES[face];
-        let v: [f64; 3] = std::array::from_fn(|i| zeta * c[i] + xi * ex[i] + eta * ey[i]);
+        let [zeta, xi, eta] = self.0.face_to_direction(xf, yf)?;
+        let f = &FACES[face];
+        let v: [f64; 3] =
+            std::array::from_fn(|i| zeta * f.centre[i] + xi * f.x_axis[i] + eta * f.y_axis[i]);
         // wcslib takes θ = asin(n), φ = atan2(m, l) of a direction that CSC's single-precision
         // arithmetic leaves slightly off unit length: keep n, scale (l, m) to fit.
         let n = v[2].clamp(-1.0, 1.0);
@@ -155,11 +174,11 @@ pub(super) struct Tangential;
 impl FaceMap for Tangential {
     const TOL: f64 = 1e-12;
 
-    fn to_face(&self, zeta: f64, xi: f64, eta: f64) -> (f64, f64) {
+    fn direction_to_face(&self, zeta: f64, xi: f64, eta: f64) -> (f64, f64) {
         (xi / zeta, eta / zeta)
     }
 
-    fn from_face(&self, xf: f64, yf: f64) -> Option<[f64; 3]> {
+    fn face_to_direction(&self, xf: f64, yf: f64) -> Option<[f64; 3]> {
         let zeta = 1.0 / (1.0 + xf * xf + yf * yf).sqrt();
         Some([zeta, zeta * xf, zeta * yf])
     }
@@ -281,7 +300,7 @@ impl FaceMap for Cobe {
         f64::from(a as f32 + b as f32)
     }
 
-    fn to_face(&self, zeta: f64, xi: f64, eta: f64) -> (f64, f64) {
+    fn direction_to_face(&self, zeta: f64, xi: f64, eta: f64) -> (f64, f64) {
         let (chi, psi) = ((xi / zeta) as f32, (eta / zeta) as f32);
         (
             f64::from(cobe_forward(chi, psi)),
@@ -289,7 +308,7 @@ impl FaceMap for Cobe {
         )
     }
 
-    fn from_face(&self, xf: f64, yf: f64) -> Option<[f64; 3]> {
+    fn face_to_direction(&self, xf: f64, yf: f64) -> Option<[f64; 3]> {
         let (xf, yf) = (xf as f32, yf as f32);
         let chi = cobe_inverse(xf, yf);
         let psi = cobe_inverse(yf, xf);
@@ -306,7 +325,7 @@ const FIFTEEN_DEG: f64 = std::f64::consts::PI / 12.0;
 impl FaceMap for EqualAreaCube {
     const TOL: f64 = 1e-12;
 
-    fn to_face(&self, zeta: f64, xi: f64, eta: f64) -> (f64, f64) {
+    fn direction_to_face(&self, zeta: f64, xi: f64, eta: f64) -> (f64, f64) {
         if xi == 0.0 && eta == 0.0 {
             return (0.0, 0.0);
         }
@@ -331,7 +350,7 @@ impl FaceMap for EqualAreaCube {
         }
     }
 
-    fn from_face(&self, xf: f64, yf: f64) -> Option<[f64; 3]> {
+    fn face_to_direction(&self, xf: f64, yf: f64) -> Option<[f64; 3]> {
         let direct = xf.abs() > yf.abs();
         let (big, small) = if direct { (xf, yf) } else { (yf, xf) };
         let (omega, tau, zeco) = if big == 0.0 {
@@ -397,8 +416,13 @@ mod tests {
     fn faces_tile_the_plane_as_a_cross() {
         let cube = Cube(Tangential);
         // Face centres land on their plane centres.
-        for (c, _, _, (x0, y0)) in FACES {
-            let (x, y) = cube.proj(c).unwrap();
+        for Face {
+            centre,
+            plane: (x0, y0),
+            ..
+        } in FACES
+        {
+            let (x, y) = cube.proj(centre).unwrap();
             assert!((x - FRAC_PI_4 * x0).abs() < 1e-15 && (y - FRAC_PI_4 * y0).abs() < 1e-15);
         }
         // Outside the cross: nothing.
