@@ -2,10 +2,12 @@
 //! lacks the projection: AIT (mapproj's projection takes `cos b − cos b cos l`, which cancels
 //! near the reference point: 1e-4 px at 0.5 px from CRPIX), ZPN (its deprojection goes through
 //! `sqrt(1 − cos²θ)`, 1e-4 px near CRPIX; it stops at 1 mas; it takes a polynomial that never
-//! increases), slant SIN (a typo in its domain test), and AZP, SZP, AIR, CYP, PAR, COP, COE,
-//! COD, COO, BON, PCO written from paper II with wcslib's parameter defaults, validity checks
-//! and bounds (`quadcube` and `healpix` hold the rest). Plane coordinates in radians (paper II
-//! with R0 = 1).
+//! increases), slant SIN (a typo in its domain test), and AZP (mapproj's panics on |γ| > 90°),
+//! SZP (mapproj's is 10° to 45° off when φc ≠ 0 or θc ≠ 90°), AIR (mapproj's panics on the
+//! default θb = 90°), PAR (mapproj's is 26° off), BON, PCO (missing in mapproj), written from
+//! paper II with wcslib's parameter defaults, validity checks and bounds (`quadcube` and
+//! `healpix` hold the rest); wcslib's parameter checks for the CYP and conics we take from
+//! mapproj. Plane coordinates in radians (paper II with R0 = 1).
 //!
 //! Frames: [`Native`] projections take unit vectors of the FITS native frame (z: the native
 //! pole, x: (φ, θ) = (0, 0), y: φ = 90°), except the zenithal ones marked *polar frame*, which
@@ -554,35 +556,15 @@ impl Angular for Airy {
     }
 }
 
-/// Cylindrical perspective (paper II, section 5.2.1): μ = PV2_1, λ = PV2_2.
-pub(super) struct CylindricalPerspective {
-    mu: f64,
-    lambda: f64,
-}
-
-impl CylindricalPerspective {
-    pub(super) fn new(mu: f64, lambda: f64) -> Result<CylindricalPerspective, WcsError> {
-        if lambda == 0.0 {
-            return Err(WcsError::invalid("PV2_2", "CYP λ = 0 is no cylinder"));
-        }
-        if mu + lambda == 0.0 {
-            return Err(WcsError::invalid("PV2_1/PV2_2", "CYP μ + λ = 0"));
-        }
-        Ok(CylindricalPerspective { mu, lambda })
+/// wcslib's checks of the cylindrical perspective's μ = PV2_1, λ = PV2_2.
+pub(super) fn check_cylindrical_perspective(mu: f64, lambda: f64) -> Result<(), WcsError> {
+    if lambda == 0.0 {
+        return Err(WcsError::invalid("PV2_2", "CYP λ = 0 is no cylinder"));
     }
-}
-
-impl Angular for CylindricalPerspective {
-    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
-        let d = self.mu + theta.cos();
-        (d != 0.0).then(|| (self.lambda * phi, (self.mu + self.lambda) * theta.sin() / d))
+    if mu + lambda == 0.0 {
+        return Err(WcsError::invalid("PV2_1/PV2_2", "CYP μ + λ = 0"));
     }
-
-    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
-        let eta = y / (self.mu + self.lambda);
-        let s = eta * self.mu / (eta * eta + 1.0).sqrt();
-        (s.abs() <= 1.0).then(|| (x / self.lambda, eta.atan() + s.asin()))
-    }
+    Ok(())
 }
 
 /// Parabolic (paper II, section 5.3.2).
@@ -703,7 +685,7 @@ impl Angular for Bonne {
     }
 }
 
-/// The four conics of paper II (section 5.4), θa = PV2_1, η = PV2_2: C and the radius R(θ).
+/// The four conics of paper II (section 5.4).
 pub(super) enum ConicKind {
     /// COP: perspective.
     Perspective,
@@ -715,152 +697,43 @@ pub(super) enum ConicKind {
     Orthomorphic,
 }
 
-/// A conic projection: x = R sin(Cφ), y = −R cos(Cφ) + Y0.
-pub(super) struct Conic {
-    kind: ConicKind,
-    theta_a: f64,
-    c: f64,
-    y0: f64,
-    /// COP: cos η; COE: 1 + sin θ1 sin θ2; COD: Y0 + θa; COO: ψ.
-    k: f64,
-}
-
-impl Conic {
-    /// `theta_a`, `eta`: PV2_1, PV2_2 in degrees.
-    pub(super) fn new(kind: ConicKind, theta_a: f64, eta: f64) -> Result<Conic, WcsError> {
-        let bad = |what: &str| {
-            WcsError::invalid("PV2_1/PV2_2", format!("{what} (θa = {theta_a}, η = {eta})"))
-        };
-        let ta = theta_a.to_radians();
-        let (t1, t2) = ((theta_a - eta).to_radians(), (theta_a + eta).to_radians());
-        let (c, k, y0) = match kind {
-            ConicKind::Perspective => {
-                let c = ta.sin();
-                let k = eta.to_radians().cos();
-                if c == 0.0 || k == 0.0 {
-                    return Err(bad("COP needs sin θa ≠ 0 and cos η ≠ 0"));
-                }
-                (c, k, k / ta.tan())
-            }
-            ConicKind::EqualArea => {
-                let c = (t1.sin() + t2.sin()) / 2.0;
-                if c == 0.0 {
-                    return Err(bad("COE needs sin θ1 + sin θ2 ≠ 0"));
-                }
-                let k = 1.0 + t1.sin() * t2.sin();
-                (c, k, (k - 2.0 * c * ta.sin()).sqrt() / c)
-            }
-            ConicKind::Equidistant => {
-                let e = eta.to_radians();
-                let c = if eta == 0.0 {
+/// wcslib's checks of a conic's θa = PV2_1 and η = PV2_2 (degrees): a finite cone constant C ≠ 0
+/// (and for COP cos η ≠ 0, for COO a standard parallel off the poles).
+pub(super) fn check_conic(kind: &ConicKind, theta_a: f64, eta: f64) -> Result<(), WcsError> {
+    let (t1, t2) = ((theta_a - eta).to_radians(), (theta_a + eta).to_radians());
+    let ta = theta_a.to_radians();
+    let half_tan = |t: f64| ((FRAC_PI_2 - t) / 2.0).tan();
+    let (c, other) = match kind {
+        ConicKind::Perspective => (ta.sin(), eta.to_radians().cos()),
+        ConicKind::EqualArea => ((t1.sin() + t2.sin()) / 2.0, 1.0),
+        ConicKind::Equidistant => {
+            let e = eta.to_radians();
+            (
+                if eta == 0.0 {
                     ta.sin()
                 } else {
                     ta.sin() * e.sin() / e
-                };
-                if c == 0.0 {
-                    return Err(bad("COD needs a cone constant ≠ 0"));
-                }
-                let y0 = e.cos() * ta.cos() / c;
-                (c, y0 + ta, y0)
-            }
-            ConicKind::Orthomorphic => {
-                let half_tan = |t: f64| ((FRAC_PI_2 - t) / 2.0).tan();
-                let c = if t1 == t2 {
-                    t1.sin()
-                } else {
-                    (t2.cos() / t1.cos()).ln() / (half_tan(t2) / half_tan(t1)).ln()
-                };
-                if c == 0.0 || !c.is_finite() {
-                    return Err(bad("COO needs a finite cone constant ≠ 0"));
-                }
-                let psi = t1.cos() / c / half_tan(t1).powf(c);
-                if psi == 0.0 || !psi.is_finite() {
-                    return Err(bad("COO: the standard parallel is a pole"));
-                }
-                (c, psi, psi * half_tan(ta).powf(c))
-            }
-        };
-        if !(c.is_finite() && y0.is_finite()) {
-            return Err(bad("the cone is degenerate"));
+                },
+                1.0,
+            )
         }
-        Ok(Conic {
-            kind,
-            theta_a: ta,
-            c,
-            y0,
-            k,
-        })
-    }
-
-    /// R(θ), or `None` where wcslib does not project.
-    fn radius(&self, theta: f64) -> Option<f64> {
-        match self.kind {
-            ConicKind::Perspective => {
-                let t = theta - self.theta_a;
-                let s = t.cos();
-                if s == 0.0 {
-                    return None;
-                }
-                if theta.abs() == FRAC_PI_2 {
-                    return ((theta < 0.0) == (self.theta_a < 0.0)).then_some(0.0);
-                }
-                let r = self.y0 - self.k * t.sin() / s;
-                (r * self.c >= 0.0).then_some(r)
-            }
-            ConicKind::EqualArea => {
-                let r2 = self.k - 2.0 * self.c * theta.sin();
-                (r2 >= 0.0).then(|| r2.sqrt() / self.c)
-            }
-            ConicKind::Equidistant => Some(self.k - theta),
-            ConicKind::Orthomorphic => {
-                if theta == -FRAC_PI_2 {
-                    return (self.c < 0.0).then_some(0.0);
-                }
-                Some(self.k * ((FRAC_PI_2 - theta) / 2.0).tan().powf(self.c))
-            }
+        ConicKind::Orthomorphic => {
+            let c = if t1 == t2 {
+                t1.sin()
+            } else {
+                (t2.cos() / t1.cos()).ln() / (half_tan(t2) / half_tan(t1)).ln()
+            };
+            // ψ = cos θ1 / (C tan^C((90° − θ1)/2)): zero or infinite at a pole.
+            (c, t1.cos() / c / half_tan(t1).powf(c))
         }
+    };
+    if c == 0.0 || !c.is_finite() || other == 0.0 || !other.is_finite() {
+        return Err(WcsError::invalid(
+            "PV2_1/PV2_2",
+            format!("no cone for θa = {theta_a}, η = {eta}"),
+        ));
     }
-
-    /// θ at signed radius r.
-    fn latitude(&self, r: f64) -> Option<f64> {
-        match self.kind {
-            ConicKind::Perspective => Some(self.theta_a + (self.y0 / self.k - r / self.k).atan()),
-            ConicKind::EqualArea => {
-                const TOL: f64 = 1e-12;
-                let w = (self.k - (r * self.c).powi(2)) / (2.0 * self.c);
-                if w.abs() <= 1.0 {
-                    Some(w.asin())
-                } else if (w.abs() - 1.0) < TOL {
-                    Some(FRAC_PI_2.copysign(w))
-                } else {
-                    None
-                }
-            }
-            ConicKind::Equidistant => Some(self.k - r),
-            ConicKind::Orthomorphic => {
-                if r == 0.0 {
-                    (self.c < 0.0).then_some(-FRAC_PI_2)
-                } else {
-                    Some(FRAC_PI_2 - 2.0 * (r / self.k).powf(1.0 / self.c).atan())
-                }
-            }
-        }
-    }
-}
-
-impl Angular for Conic {
-    fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
-        let r = self.radius(theta)?;
-        let (sa, ca) = (self.c * phi).sin_cos();
-        Some((r * sa, -r * ca + self.y0))
-    }
-
-    fn x2s(&self, x: f64, y: f64) -> Option<(f64, f64)> {
-        let dy = self.y0 - y;
-        let r = x.hypot(dy).copysign(self.theta_a);
-        let alpha = if r == 0.0 { 0.0 } else { (x / r).atan2(dy / r) };
-        Some((alpha / self.c, self.latitude(r)?))
-    }
+    Ok(())
 }
 
 #[cfg(test)]

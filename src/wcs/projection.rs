@@ -2,16 +2,17 @@
 //! 2.2–2.4: CRVAL, φ0/θ0, LONPOLE/LATPOLE, PV1_0..PV1_4) and native sphere ↔ plane, for every
 //! projection of FITS WCS paper II.
 //!
-//! Sources, checked against astropy/wcslib (tests/wcs_reference.rs): mapproj's canonical
-//! projections for TAN, STG, SIN, ARC, ZEA, CAR, MER, CEA, MOL, SFL (within 1 mas); ours in
-//! `native` for AIT, ZPN and slant SIN (mapproj loses digits or sky there) and for AZP, SZP,
-//! AIR, CYP, PAR, COP, COE, COD, COO, BON, PCO, in `quadcube` for TSC, CSC, QSC and in
-//! `healpix` for HPX, XPH (mapproj lacks BON, PCO, the cubes and XPH; its HPX is H = 4, K = 3
-//! only; for the others we followed wcslib's bounds, which mapproj does not). Aliases: GLS is
-//! SFL with θ0 = CRVAL2 and the fiducial offset, NCP is SIN with (0, cot CRVAL2), as in wcslib.
+//! Sources, checked against astropy/wcslib (tests/wcs_reference.rs, all within 1 mas):
+//! mapproj's canonical projections for TAN, STG, SIN, ARC, ZEA, CYP, CEA, CAR, MER, SFL, MOL,
+//! COP, COE, COD, COO (behind our parameter checks); ours in `native` for AIT, ZPN, slant SIN,
+//! AZP, SZP, AIR, PAR, BON, PCO (where mapproj loses digits, is wrong, panics or has none: see
+//! there), in `quadcube` for TSC, CSC, QSC and in `healpix` for HPX, XPH (mapproj has no cube
+//! nor XPH; its HPX is H = 4, K = 3 only, 15° off for others). Aliases: GLS is SFL with
+//! θ0 = CRVAL2 and the fiducial offset, NCP is SIN with (0, cot CRVAL2), as in wcslib.
 
 use mapproj::{
-    cylindrical::{car::Car, cea::Cea, mer::Mer},
+    conic::{cod::Cod, coe::Coe, coo::Coo, cop::Cop},
+    cylindrical::{car::Car, cea::Cea, cyp::Cyp, mer::Mer},
     pseudocyl::{mol::Mol, sfl::Sfl},
     zenithal::{arc::Arc, sin::Sin, stg::Stg, tan::Tan, zea::Zea},
     CanonicalProjection, ProjXY, XYZ,
@@ -20,8 +21,8 @@ use mapproj::{
 use super::celestial::{celestial_to_native, PoleParameters};
 use super::healpix::{Butterfly, Healpix};
 use super::native::{
-    finite, Airy, Aitoff, Angles, Bonne, Conic, ConicKind, CylindricalPerspective, Native,
-    Parabolic, Perspective, Polyconic, SlantPerspective, SlantSin, ZenithalPolynomial,
+    check_conic, check_cylindrical_perspective, finite, Airy, Aitoff, Angles, Bonne, ConicKind,
+    Native, Parabolic, Perspective, Polyconic, SlantPerspective, SlantSin, ZenithalPolynomial,
 };
 use super::quadcube::{Cobe, Cube, EqualAreaCube, Tangential};
 use super::{number, WcsError};
@@ -81,11 +82,11 @@ impl<N: Native> Native for Polar<N> {
     }
 }
 
-fn zenithal<P: CanonicalProjection + Send + Sync + 'static>(p: P) -> Box<dyn Native> {
+fn polar_frame<P: CanonicalProjection + Send + Sync + 'static>(p: P) -> Box<dyn Native> {
     Box::new(Polar(Mapproj(p)))
 }
 
-fn cylindrical<P: CanonicalProjection + Send + Sync + 'static>(p: P) -> Box<dyn Native> {
+fn fits_frame<P: CanonicalProjection + Send + Sync + 'static>(p: P) -> Box<dyn Native> {
     Box::new(Mapproj(p))
 }
 
@@ -145,7 +146,15 @@ fn native_projection(
     let conic = |kind: ConicKind| -> Result<(Box<dyn Native>, [f64; 2]), WcsError> {
         let theta_a = required(h, 1, code)?;
         let eta = pv(h, 2)?.unwrap_or(0.0);
-        Ok((angular(Conic::new(kind, theta_a, eta)?), [0.0, theta_a]))
+        check_conic(&kind, theta_a, eta)?;
+        let (ta, nu) = (theta_a.to_radians(), eta.to_radians());
+        let p = match kind {
+            ConicKind::Perspective => fits_frame(Cop::from_params(ta, nu)),
+            ConicKind::EqualArea => fits_frame(Coe::from_params(ta, nu)),
+            ConicKind::Equidistant => fits_frame(Cod::from_params(ta, nu)),
+            ConicKind::Orthomorphic => fits_frame(Coo::from_params(ta, nu)),
+        };
+        Ok((p, [0.0, theta_a]))
     };
     Ok(match code {
         "AZP" => (
@@ -163,7 +172,7 @@ fn native_projection(
             )?),
             POLE,
         ),
-        "TAN" => (zenithal(Tan::new()), POLE),
+        "TAN" => (polar_frame(Tan::new()), POLE),
         "SIN" | "NCP" => {
             let (xi, eta) = if code == "NCP" {
                 // wcslib: SIN seen along the celestial pole.
@@ -179,7 +188,7 @@ fn native_projection(
                 (pv(h, 1)?.unwrap_or(0.0), pv(h, 2)?.unwrap_or(0.0))
             };
             let p: Box<dyn Native> = if xi == 0.0 && eta == 0.0 {
-                zenithal(Sin::new())
+                polar_frame(Sin::new())
             } else if xi.hypot(eta) <= MAX_SLANT {
                 Box::new(Polar(SlantSin::new(xi, eta)))
             } else {
@@ -190,8 +199,8 @@ fn native_projection(
             };
             (p, POLE)
         }
-        "STG" => (zenithal(Stg::new()), POLE),
-        "ARC" => (zenithal(Arc::new()), POLE),
+        "STG" => (polar_frame(Stg::new()), POLE),
+        "ARC" => (polar_frame(Arc::new()), POLE),
         "ZPN" => {
             let pv = pv_coefficients(h)?;
             let zpn = ZenithalPolynomial::new(pv.clone()).ok_or_else(|| {
@@ -202,15 +211,13 @@ fn native_projection(
             })?;
             (Box::new(Polar(zpn)), POLE)
         }
-        "ZEA" => (zenithal(Zea::new()), POLE),
+        "ZEA" => (polar_frame(Zea::new()), POLE),
         "AIR" => (angular(Airy::new(pv(h, 1)?.unwrap_or(90.0))?), POLE),
-        "CYP" => (
-            angular(CylindricalPerspective::new(
-                pv(h, 1)?.unwrap_or(1.0),
-                pv(h, 2)?.unwrap_or(1.0),
-            )?),
-            EQUATOR,
-        ),
+        "CYP" => {
+            let (mu, lambda) = (pv(h, 1)?.unwrap_or(1.0), pv(h, 2)?.unwrap_or(1.0));
+            check_cylindrical_perspective(mu, lambda)?;
+            (fits_frame(Cyp::from_params(mu, lambda)), EQUATOR)
+        }
         "CEA" => {
             // Paper II, section 5.2.2: 0 < λ ≤ 1, 1 when PV2_1 is absent.
             let lambda = pv(h, 1)?.unwrap_or(1.0);
@@ -220,13 +227,13 @@ fn native_projection(
                     format!("CEA λ = {lambda} is not in (0, 1]"),
                 ));
             }
-            (cylindrical(Cea::from_param(lambda)), EQUATOR)
+            (fits_frame(Cea::from_param(lambda)), EQUATOR)
         }
-        "CAR" => (cylindrical(Car::new()), EQUATOR),
-        "MER" => (cylindrical(Mer::new()), EQUATOR),
-        "SFL" | "GLS" => (cylindrical(Sfl::new()), EQUATOR),
+        "CAR" => (fits_frame(Car::new()), EQUATOR),
+        "MER" => (fits_frame(Mer::new()), EQUATOR),
+        "SFL" | "GLS" => (fits_frame(Sfl::new()), EQUATOR),
         "PAR" => (angular(Parabolic), EQUATOR),
-        "MOL" => (cylindrical(Mol::new()), EQUATOR),
+        "MOL" => (fits_frame(Mol::new()), EQUATOR),
         "AIT" => (Box::new(Aitoff), EQUATOR),
         "COP" => conic(ConicKind::Perspective)?,
         "COE" => conic(ConicKind::EqualArea)?,
@@ -235,7 +242,7 @@ fn native_projection(
         "BON" => {
             let theta1 = required(h, 1, code)?;
             let p = if theta1 == 0.0 {
-                cylindrical(Sfl::new())
+                fits_frame(Sfl::new())
             } else {
                 angular(Bonne::new(theta1)?)
             };
@@ -362,7 +369,9 @@ mod tests {
 
     #[test]
     fn bad_parameters_name_their_keyword() {
-        let cases: [(&str, &[(&str, &str)], &str); 12] = [
+        // (code, extra cards, keyword of the error)
+        type Case = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+        let cases: [Case; 12] = [
             ("AZP", &[("PV2_1", "-1")], "PV2_1"),
             ("AZP", &[("PV2_2", "90")], "PV2_2"),
             ("SZP", &[("PV2_1", "-1"), ("PV2_3", "90")], "PV2_1/PV2_3"),
