@@ -269,9 +269,13 @@ def main():
                  "numpy": np.__version__},
         "cases": done,
     }
+    # One case per line: a reviewable diff at a third of the indented size.
     with open(out, "w") as f:
-        json.dump(doc, f, indent=1)
-        f.write("\n")
+        head = {k: v for k, v in doc.items() if k != "cases"}
+        f.write(json.dumps(head, indent=1)[:-2] + ',\n "cases": [\n')
+        f.write(",\n".join(json.dumps(c, separators=(",", ":"))
+                            for c in doc["cases"]))
+        f.write("\n ]\n}\n")
     print("wrote", os.path.normpath(out), f"cases {len(done)}",
           f"points {n_points}", f"null {n_null}")
 
