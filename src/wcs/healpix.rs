@@ -22,18 +22,20 @@ pub(super) struct Healpix {
 impl Healpix {
     /// `h`, `k`: PV2_1, PV2_2.
     pub(super) fn new(h: f64, k: f64) -> Result<Healpix, WcsError> {
+        // wcslib takes any positive value; only whole facet counts make a HEALPix layout (a
+        // fractional K folds the polar caps onto each other).
         for (key, v) in [("PV2_1", h), ("PV2_2", k)] {
-            if !(v > 0.0 && v <= 1e6) {
+            if !((1.0..=1e6).contains(&v) && v.fract() == 0.0) {
                 return Err(WcsError::invalid(
                     key,
-                    format!("HPX facet count {v} is not positive"),
+                    format!("HPX facet count {v} is not a whole number ≥ 1"),
                 ));
             }
         }
         Ok(Healpix {
             k,
-            h_odd: (h + 0.5) as i64 % 2 == 1,
-            k_odd: (k + 0.5) as i64 % 2 == 1,
+            h_odd: h % 2.0 == 1.0,
+            k_odd: k % 2.0 == 1.0,
             half_facet: 180.0 / h,
             y_scale: 90.0 * k / h,
             k_half: (k + 1.0) / 2.0,

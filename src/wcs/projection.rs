@@ -3,8 +3,8 @@
 //! projection of FITS WCS paper II.
 //!
 //! Sources, checked against astropy/wcslib (tests/wcs_reference.rs, all within 1 mas):
-//! mapproj's canonical projections for TAN, STG, SIN, ARC, ZEA, CYP, CEA, CAR, MER, SFL, MOL,
-//! COP, COE, COD, COO (behind our parameter checks); ours in `native` for AIT, ZPN, slant SIN,
+//! mapproj's canonical projections for TAN, STG, SIN, ZEA, CYP, CEA, CAR, MER, SFL, MOL,
+//! COP, COE, COD, COO (behind our parameter checks); ours in `native` for ARC, AIT, ZPN, slant SIN,
 //! AZP, SZP, AIR, PAR, BON, PCO (where mapproj loses digits, is wrong, panics or has none: see
 //! there), in `quadcube` for TSC, CSC, QSC and in `healpix` for HPX, XPH (mapproj has no cube
 //! nor XPH; its HPX is H = 4, K = 3 only, 15° off for others). Aliases: GLS is SFL with
@@ -14,15 +14,16 @@ use mapproj::{
     conic::{cod::Cod, coe::Coe, coo::Coo, cop::Cop},
     cylindrical::{car::Car, cea::Cea, cyp::Cyp, mer::Mer},
     pseudocyl::{mol::Mol, sfl::Sfl},
-    zenithal::{arc::Arc, sin::Sin, stg::Stg, tan::Tan, zea::Zea},
+    zenithal::{sin::Sin, stg::Stg, tan::Tan, zea::Zea},
     CanonicalProjection, ProjXY, XYZ,
 };
 
 use super::celestial::{celestial_to_native, PoleParameters};
 use super::healpix::{Butterfly, Healpix};
 use super::native::{
-    check_conic, check_cylindrical_perspective, finite, Airy, Aitoff, Angles, Bonne, ConicKind,
-    Native, Parabolic, Perspective, Polyconic, SlantPerspective, SlantSin, ZenithalPolynomial,
+    check_conic, check_cylindrical_perspective, Airy, Aitoff, Angles, Bonne, ConicKind, Native,
+    Parabolic, Perspective, Polyconic, SlantPerspective, SlantSin, ZenithalEquidistant,
+    ZenithalPolynomial,
 };
 use super::quadcube::{Cobe, Cube, EqualAreaCube, Tangential};
 use super::{number, WcsError};
@@ -94,9 +95,15 @@ fn angular<A: super::native::Angular + 'static>(a: A) -> Box<dyn Native> {
     Box::new(Angles(a))
 }
 
-/// The finite number in `key`, if any.
+/// The number in `key`, if any; `Err` naming the keyword when it is not finite.
 fn finite_number(h: &Header, key: &str) -> Result<Option<f64>, WcsError> {
-    number(h, key)?.map(|v| finite(key, v)).transpose()
+    match number(h, key)? {
+        Some(v) if !v.is_finite() => Err(WcsError::invalid(
+            key,
+            format!("{v} is not a finite parameter"),
+        )),
+        v => Ok(v),
+    }
 }
 
 /// PV2_m of the latitude axis, or PROJPm (the pre-standard spelling still found in WFCAM
@@ -200,7 +207,7 @@ fn native_projection(
             (p, POLE)
         }
         "STG" => (polar_frame(Stg::new()), POLE),
-        "ARC" => (polar_frame(Arc::new()), POLE),
+        "ARC" => (Box::new(Polar(ZenithalEquidistant)), POLE),
         "ZPN" => {
             let pv = pv_coefficients(h)?;
             let zpn = ZenithalPolynomial::new(pv.clone()).ok_or_else(|| {
@@ -370,7 +377,11 @@ mod tests {
     #[test]
     fn bad_parameters_name_their_keyword() {
         // (code, extra cards, keyword of the error)
-        type Case = (&'static str, &'static [(&'static str, &'static str)], &'static str);
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+        );
         let cases: [Case; 12] = [
             ("AZP", &[("PV2_1", "-1")], "PV2_1"),
             ("AZP", &[("PV2_2", "90")], "PV2_2"),
