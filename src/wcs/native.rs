@@ -445,6 +445,26 @@ impl SlantPerspective {
     }
 }
 
+impl SlantPerspective {
+    /// Whether native (φ, θ) is the sphere point of its line through the point of projection
+    /// P (plane z = 1, P = (xp, yp, 1 − zp)) that the deprojection returns: the one with the
+    /// larger sin θ. wcslib's bounds miss some of the others when P is outside the sphere, and
+    /// their plane points belong to another sky point.
+    fn is_returned(&self, sp: f64, cp: f64, st: f64, ct: f64) -> bool {
+        let [xp, yp, zp] = self.p;
+        let p = [xp, yp, 1.0 - zp];
+        let v = [ct * sp, -ct * cp, st];
+        let d: [f64; 3] = std::array::from_fn(|i| v[i] - p[i]);
+        let dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+        if dd == 0.0 {
+            return true;
+        }
+        // The line meets the sphere at v (λ = 1) and at λ' = (|P|² − 1)/|d|².
+        let other = (p[0] * p[0] + p[1] * p[1] + p[2] * p[2] - 1.0) / dd;
+        st >= p[2] + other * d[2] - 1e-12
+    }
+}
+
 impl Angular for SlantPerspective {
     fn s2x(&self, phi: f64, theta: f64) -> Option<(f64, f64)> {
         let [xp, yp, zp] = self.p;
@@ -452,7 +472,7 @@ impl Angular for SlantPerspective {
         let (st, ct) = theta.sin_cos();
         let s = 1.0 - st;
         let t = zp - s;
-        if t == 0.0 || theta < self.overlap {
+        if t == 0.0 || theta < self.overlap || !self.is_returned(sp, cp, st, ct) {
             return None;
         }
         if self.mu.abs() > 1.0 {
@@ -675,10 +695,13 @@ impl Bonne {
     /// `theta1`: PV2_1 in degrees, not 0.
     pub(super) fn new(theta1: f64) -> Result<Bonne, WcsError> {
         let t = theta1.to_radians();
-        if !(theta1 != 0.0 && theta1.abs() <= 90.0) {
+        if !(t.sin().abs() >= MIN_CONE && theta1.abs() <= 90.0) {
             return Err(WcsError::invalid(
                 "PV2_1",
-                format!("BON θ1 = {theta1} is not in [−90°, 90°] \\ {{0}}"),
+                format!(
+                    "BON θ1 = {theta1} is not in [−90°, 90°], or so near 0 (but not 0: SFL) \
+                     that its cone is too flat"
+                ),
             ));
         }
         Ok(Bonne {
@@ -718,6 +741,11 @@ pub(super) enum ConicKind {
     Orthomorphic,
 }
 
+/// Smallest |C| of a conic and |sin θ1| of BON we take (wcslib: any non-zero value): their
+/// apex lies ~1/C radii away, and at 1/C = 100 rad the plane coordinates already spend two of
+/// their sixteen digits on it.
+const MIN_CONE: f64 = 1e-2;
+
 /// wcslib's checks of a conic's θa = PV2_1 and η = PV2_2 (degrees): a finite cone constant C ≠ 0
 /// (and for COP cos η ≠ 0, for COO a standard parallel off the poles).
 pub(super) fn check_conic(kind: &ConicKind, theta_a: f64, eta: f64) -> Result<(), WcsError> {
@@ -752,6 +780,15 @@ pub(super) fn check_conic(kind: &ConicKind, theta_a: f64, eta: f64) -> Result<()
         return Err(WcsError::invalid(
             "PV2_1/PV2_2",
             format!("no cone for θa = {theta_a}, η = {eta}"),
+        ));
+    }
+    if c.abs() < MIN_CONE {
+        return Err(WcsError::invalid(
+            "PV2_1/PV2_2",
+            format!(
+                "cone constant {c:e} (θa = {theta_a}, η = {eta}): a cone this flat has its apex \
+                 ~1/C radii away, beyond double precision at the pixel level"
+            ),
         ));
     }
     Ok(())

@@ -33,6 +33,11 @@ use crate::fits::Header;
 /// nearly edge-on that its arithmetic overflows.
 const MAX_SLANT: f64 = 1e6;
 
+/// Farthest plane position (radians) of a fiducial point moved to the origin (PV1_0 ≠ 0):
+/// every projection puts the sphere within 2π of its origin, a point beyond sits where its
+/// projection diverges and pixel coordinates there lose their digits.
+const MAX_OFFSET: f64 = 10.0;
+
 /// Sphere ↔ plane of a celestial WCS: plane coordinates in radians (paper II's intermediate
 /// world coordinates with R0 = 1), x towards increasing longitude at the reference point.
 pub struct SphericalProjection {
@@ -326,8 +331,15 @@ impl SphericalProjection {
         let offset = if offset_asked {
             native
                 .proj(native_unit(fiducial[0], fiducial[1]))
+                .filter(|(x, y)| x.hypot(*y) <= MAX_OFFSET)
                 .ok_or_else(|| {
-                    WcsError::invalid("PV1_1/PV1_2", "the fiducial point is not projected")
+                    WcsError::invalid(
+                        "PV1_1/PV1_2",
+                        format!(
+                            "the fiducial point is not projected within {MAX_OFFSET} rad of \
+                             the plane's origin"
+                        ),
+                    )
                 })?
         } else {
             (0.0, 0.0)
