@@ -10,8 +10,8 @@
 //!   cdshealpix can hash it; `xyz_to_pixel` does not panic and gives finite pixels or `None`;
 //! - for a sane header (pixel scale in [1e-9°, 10°], well-conditioned CD, SIP a small
 //!   perturbation) pixel → sky → pixel closes within 1e-4 px (CSC: 50″, its polynomials are
-//!   no exact inverses) for pixels within 300 px (and 20°)
-//!   of CRPIX, and sky → pixel → sky closes for sky points landing there.
+//!   no exact inverses) for pixels within 300 px (and 20°) of CRPIX, and sky → pixel → sky
+//!   closes for sky points landing there.
 //!
 //! In `cargo test` a fixed, seeded budget runs (a few seconds). Longer runs:
 //! `FUZZ_SECONDS=1800 cargo test --release --test fuzz_wcs -- --nocapture`

@@ -1,13 +1,21 @@
-//! Projections of our own, where mapproj 0.4 loses digits, accepts what it cannot invert, or
-//! lacks the projection: AIT (mapproj's projection takes `cos b − cos b cos l`, which cancels
-//! near the reference point: 1e-4 px at 0.5 px from CRPIX), ZPN (its deprojection goes through
-//! `sqrt(1 − cos²θ)`, 1e-4 px near CRPIX; it stops at 1 mas; it takes a polynomial that never
-//! increases), ARC (mapproj's loses digits far from the pole), slant SIN (a typo in its domain test), and AZP (mapproj's panics on |γ| > 90°),
-//! SZP (mapproj's is 10° to 45° off when φc ≠ 0 or θc ≠ 90°), AIR (mapproj's panics on the
-//! default θb = 90°), PAR (mapproj's is 26° off), BON, PCO (missing in mapproj), written from
-//! paper II with wcslib's parameter defaults, validity checks and bounds (`quadcube` and
-//! `healpix` hold the rest); wcslib's parameter checks for the CYP and conics we take from
-//! mapproj. Plane coordinates in radians (paper II with R0 = 1).
+//! Projections of our own, where mapproj 0.4 loses digits, is wrong, panics on header values
+//! or lacks the projection (measured against wcslib, tests/wcs_reference.rs):
+//! - AIT: mapproj's projection takes `cos b − cos b cos l`, which cancels near the reference
+//!   point (1e-4 px at 0.5 px from CRPIX);
+//! - ZPN: its deprojection goes through `sqrt(1 − cos²θ)` (1e-4 px near CRPIX), stops at 1 mas
+//!   and takes a polynomial that never increases;
+//! - ARC: its round trip loses 1e-11 rad 90° from the pole (4e-10 rad found by the fuzzer,
+//!   1e-4 px at fine pixel scales);
+//! - slant SIN: a typo in its domain test drops sky;
+//! - AZP: within 1 mas, but panics on |γ| > 90° (which wcslib takes);
+//! - SZP: 10° to 46° off when φc ≠ 0 or θc ≠ 90°;
+//! - AIR: within 1 mas, but panics on the default θb = 90°;
+//! - PAR: 26° to 62° off;
+//! - BON, PCO: missing.
+//!
+//! Written from paper II with wcslib's parameter defaults, validity checks and bounds
+//! (`quadcube` and `healpix` hold the rest); the parameter checks of CYP and the conics, whose
+//! mapproj projections we keep, are here too. Plane coordinates in radians (R0 = 1).
 //!
 //! Frames: [`Native`] projections take unit vectors of the FITS native frame (z: the native
 //! pole, x: (φ, θ) = (0, 0), y: φ = 90°), except the zenithal ones marked *polar frame*, which

@@ -4,9 +4,9 @@
 //!
 //! Sources, checked against astropy/wcslib (tests/wcs_reference.rs, all within 1 mas):
 //! mapproj's canonical projections for TAN, STG, SIN, ZEA, CYP, CEA, CAR, MER, SFL, MOL,
-//! COP, COE, COD, COO (behind our parameter checks); ours in `native` for ARC, AIT, ZPN, slant SIN,
-//! AZP, SZP, AIR, PAR, BON, PCO (where mapproj loses digits, is wrong, panics or has none: see
-//! there), in `quadcube` for TSC, CSC, QSC and in `healpix` for HPX, XPH (mapproj has no cube
+//! COP, COE, COD, COO (behind our parameter checks); ours in `native` for ARC, AIT, ZPN, slant
+//! SIN, AZP, SZP, AIR, PAR, BON, PCO (where mapproj loses digits, is wrong, panics or has none:
+//! see there), in `quadcube` for TSC, CSC, QSC and in `healpix` for HPX, XPH (mapproj has no cube
 //! nor XPH; its HPX is H = 4, K = 3 only, 15° off for others). Aliases: GLS is SFL with
 //! θ0 = CRVAL2 and the fiducial offset, NCP is SIN with (0, cot CRVAL2), as in wcslib.
 
