@@ -9,8 +9,9 @@
 //!   and gives a finite unit vector or `None`; its (lon, lat) is finite with |lat| ≤ π/2 and
 //!   cdshealpix can hash it; `xyz_to_pixel` does not panic and gives finite pixels or `None`;
 //! - for a sane header (pixel scale in [1e-9°, 10°], well-conditioned CD, SIP a small
-//!   perturbation) pixel → sky → pixel closes within 1e-4 px for pixels within 300 px (and 20°)
-//!   of CRPIX, and sky → pixel → sky closes for sky points landing there.
+//!   perturbation) pixel → sky → pixel closes within 1e-4 px (CSC: 50″, its polynomials are
+//!   no exact inverses) for pixels within 300 px (and 20°) of CRPIX, and sky → pixel → sky
+//!   closes for sky points landing there.
 //!
 //! In `cargo test` a fixed, seeded budget runs (a few seconds). Longer runs:
 //! `FUZZ_SECONDS=1800 cargo test --release --test fuzz_wcs -- --nocapture`
@@ -680,6 +681,9 @@ fn far_points(crpix: [f64; 2], naxis: (f64, f64)) -> Vec<(f64, f64)> {
 }
 
 /// Checks every property on one header; `Ok(round trips checked)` or the first broken one.
+/// How far a CSC round trip may stray (its polynomials disagree by up to 45″).
+const CSC_ROUND_TRIP_ARCSEC: f64 = 50.0;
+
 fn check(cards: &[String], counts: &mut Counts, rng: &mut Rng) -> Result<(), Failure> {
     counts.executions += 1;
     let header = guarded("Header::from_cards", || {
@@ -727,6 +731,13 @@ fn check(cards: &[String], counts: &mut Counts, rng: &mut Rng) -> Result<(), Fai
             let (_, gradient) = sip_bounds(&header, 1000.0);
             value < 100.0 && gradient < 0.2
         };
+    // CSC's forward and inverse polynomials are no exact inverses (up to 45″ in wcslib as in
+    // ours): its round trips close within 50″ only.
+    let round_trip_px = if code.starts_with("CSC") {
+        (CSC_ROUND_TRIP_ARCSEC / 3600.0 / small).max(1e-4)
+    } else {
+        1e-4
+    };
     let naxis = (
         header.get_f64("NAXIS1").unwrap_or(100.0),
         header.get_f64("NAXIS2").unwrap_or(100.0),
@@ -782,7 +793,7 @@ fn check(cards: &[String], counts: &mut Counts, rng: &mut Rng) -> Result<(), Fai
             if sane && near {
                 counts.round_trips += 1;
                 let err = (bx - px).hypot(by - py);
-                if (err.is_nan() || err >= 1e-4) && locally_sane(px, py)? {
+                if (err.is_nan() || err >= round_trip_px) && locally_sane(px, py)? {
                     return fail(
                         "pixel → sky → pixel off by more than 1e-4 px",
                         &code,
@@ -839,7 +850,7 @@ fn check(cards: &[String], counts: &mut Counts, rng: &mut Rng) -> Result<(), Fai
                 );
             };
             let err_px = angle_between(v, w).to_degrees() / small;
-            if (err_px.is_nan() || err_px >= 1e-4) && locally_sane(px, py)? {
+            if (err_px.is_nan() || err_px >= round_trip_px) && locally_sane(px, py)? {
                 return fail(
                     "sky → pixel → sky off by more than 1e-4 px",
                     &code,

@@ -1,5 +1,6 @@
 //! The coarse-grid source positions against the exact per-pixel transform, on real headers
-//! of every projection family we read (TAN/CD skew, SIN, ZPN, SIP, AIT all-sky, galactic).
+//! of every projection family we read (TAN/CD skew, SIN, ZPN, SIP, AIT all-sky, galactic, and
+//! the Calabretta SZP, COO, BON, PCO, QSC, CSC, XPH files).
 
 mod common;
 
@@ -22,13 +23,20 @@ fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
         "projections/1904-66_ZPN.fits",
         "allsky/ROSAT_allsky_AIT.fits",
         "radio/MAGPIS_G10.5+0.0.fits",
+        "projections/1904-66_SZP.fits",
+        "projections/1904-66_COO.fits",
+        "projections/1904-66_BON.fits",
+        "projections/1904-66_PCO.fits",
+        "projections/1904-66_QSC.fits",
+        "projections/1904-66_CSC.fits",
+        "projections/1904-66_XPH_constructed.fits",
     ]
     .iter()
     .map(|f| data.join(f))
     .collect();
     let files = collect_files(&files).files;
     let found = discover(&files, &HduSelection::FirstImage, Frame::Equatorial);
-    assert_eq!(found.images.len(), 7, "{:?}", found.skipped);
+    assert_eq!(found.images.len(), files.len(), "{:?}", found.skipped);
     let width = 128;
     let mut worst = 0.0f64;
     for image in &found.images {

@@ -1,10 +1,14 @@
-//! World coordinates of an image: linear part (ours), SIP (ours), sphere projection (mapproj;
-//! AIT, ZPN and slant SIN ours), frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
+//! World coordinates of an image: linear part (ours), SIP (ours), celestial ↔ native rotation
+//! and sphere projection (every projection of paper II: mapproj's or ours, see `projection`),
+//! frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
 
+mod celestial;
 pub mod frame;
+mod healpix;
 pub mod linear;
 mod native;
 pub mod projection;
+mod quadcube;
 pub mod sip;
 
 use frame::{lonlat_to_xyz, xyz_to_lonlat};
@@ -64,8 +68,6 @@ pub struct Wcs {
     pub linear: Linear,
     sip: Option<Sip>,
     projection: SphericalProjection,
-    /// cos, sin of (LONPOLE − 180°) for zenithal projections: a rotation of the native plane.
-    plane_rotation: Option<(f64, f64)>,
 }
 
 /// Splits `RA---TAN-SIP` into (`RA`, `TAN`, `SIP`) (`RA---TAN-SIP-X`: suffix `SIP-X`).
@@ -141,25 +143,11 @@ impl Wcs {
         check_reference_point(crval)?;
         let projection = SphericalProjection::new(&code, crval, h)?;
         let linear = Linear::from_header(h)?;
-        let lonpole = number(h, "LONPOLE")?;
-        if let Some(p) = lonpole.filter(|p| !p.is_finite()) {
-            return Err(WcsError::invalid(
-                "LONPOLE",
-                format!("{p} is not a finite angle"),
-            ));
-        }
-        let plane_rotation = lonpole
-            .filter(|&p| projection.is_zenithal() && p != 180.0)
-            .map(|p| {
-                let (s, c) = (p - 180.0).to_radians().sin_cos();
-                (c, s)
-            });
         Ok(Wcs {
             frame,
             linear,
             sip,
             projection,
-            plane_rotation,
         })
     }
 
@@ -178,7 +166,6 @@ impl Wcs {
             linear,
             sip: None,
             projection,
-            plane_rotation: None,
         })
     }
 
@@ -191,10 +178,7 @@ impl Wcs {
     /// projection does not reach.
     #[inline]
     pub fn xyz_to_pixel(&self, v: [f64; 3]) -> Option<(f64, f64)> {
-        let (mut x, mut y) = self.projection.project(v)?;
-        if let Some((c, s)) = self.plane_rotation {
-            (x, y) = (c * x - s * y, s * x + c * y);
-        }
+        let (x, y) = self.projection.project(v)?;
         let (mut u, mut v) = self.linear.inverse(x.to_degrees(), y.to_degrees());
         if let Some(sip) = &self.sip {
             (u, v) = sip.inverse(u, v)?;
@@ -211,10 +195,7 @@ impl Wcs {
             (u, v) = sip.forward(u, v);
         }
         let (xd, yd) = self.linear.forward(u, v);
-        let (mut x, mut y) = (xd.to_radians(), yd.to_radians());
-        if let Some((c, s)) = self.plane_rotation {
-            (x, y) = (c * x + s * y, -s * x + c * y);
-        }
+        let (x, y) = (xd.to_radians(), yd.to_radians());
         if !(x.is_finite() && y.is_finite()) {
             return None;
         }
