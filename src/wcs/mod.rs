@@ -1,11 +1,16 @@
-//! World coordinates of an image: linear part (ours), SIP (ours), sphere projection (mapproj;
-//! AIT, ZPN and slant SIN ours), frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
+//! World coordinates of an image: linear part (ours), distortion (ours: SIP, TPV, IRAF
+//! TNX/ZPX, DSS plate solutions), sphere projection (mapproj; AIT, ZPN and slant SIN ours),
+//! frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
 
+mod distortion;
 pub mod frame;
+mod iraf;
 pub mod linear;
 mod native;
+mod plate;
 pub mod projection;
 pub mod sip;
+mod tpv;
 
 pub use frame::Frame;
 use frame::{lonlat_to_xyz, xyz_to_lonlat};
@@ -14,6 +19,8 @@ pub use projection::SphericalProjection;
 pub use sip::Sip;
 
 use crate::fits::Header;
+use distortion::Distortion;
+use plate::PlateSolution;
 
 /// Why a header has no celestial WCS we can use.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -62,10 +69,12 @@ pub struct Wcs {
     pub frame: Frame,
     /// CRPIX and the CD matrix.
     pub linear: Linear,
-    sip: Option<Sip>,
+    distortion: Distortion,
     projection: SphericalProjection,
     /// cos, sin of (LONPOLE − 180°) for zenithal projections: a rotation of the native plane.
     plane_rotation: Option<(f64, f64)>,
+    /// Degrees per pixel where the CD matrix alone does not say it (plane corrections, ZPX).
+    measured_scale: Option<f64>,
 }
 
 /// Splits `RA---TAN-SIP` into (`RA`, `TAN`, `SIP`) (`RA---TAN-SIP-X`: suffix `SIP-X`).
@@ -77,6 +86,24 @@ fn split_ctype(ctype: &str) -> (String, String, String) {
     // Everything after the code: `SIP`, or a convention we do not read.
     let suffix = parts.collect::<Vec<_>>().join("-");
     (kind.to_string(), code, suffix)
+}
+
+/// Equatorial axes, unless RADESYS or the `equinox` (before 1984, without RADESYS) says FK4.
+fn equatorial(h: &Header, equinox: Option<f64>) -> Result<Frame, WcsError> {
+    let radesys = h
+        .get("RADESYS")
+        .or(h.get("RADECSYS"))
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
+    if radesys.starts_with("FK4") || (radesys.is_empty() && equinox.is_some_and(|e| e < 1984.0)) {
+        return Err(WcsError::Unsupported("FK4/B1950 coordinates".into()));
+    }
+    Ok(Frame::Equatorial)
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 
 /// A reference point on the sphere: finite, latitude within ±90°.
@@ -99,27 +126,19 @@ fn check_reference_point(crval: [f64; 2]) -> Result<(), WcsError> {
 impl Wcs {
     /// Reads the celestial WCS; `Err` says in one phrase why the header has none we can use.
     pub fn from_header(h: &Header) -> Result<Wcs, WcsError> {
+        // A DSS plate solution is the plate's astrometry; the CTYPE/CD cards next to it in
+        // DSS cutouts are a linear fit of it (off by up to 0.7″), so it wins, as in wcslib
+        // and AST (wcstools takes the CTYPE cards first).
+        if let Some(plate) = PlateSolution::from_header(h)? {
+            return Wcs::from_plate(h, plate);
+        }
         let missing = |k: &str| WcsError::NoCelestialAxes(format!("{k} missing"));
         let ctype1 = h.get("CTYPE1").ok_or_else(|| missing("CTYPE1"))?;
         let ctype2 = h.get("CTYPE2").ok_or_else(|| missing("CTYPE2"))?;
         let (kind1, code, suffix) = split_ctype(ctype1);
         let (kind2, code2, _) = split_ctype(ctype2);
         let frame = match (kind1.as_str(), kind2.as_str()) {
-            ("RA", "DEC") => {
-                let radesys = h
-                    .get("RADESYS")
-                    .or(h.get("RADECSYS"))
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_uppercase();
-                let equinox = h.get_f64("EQUINOX").or(h.get_f64("EPOCH"));
-                if radesys.starts_with("FK4")
-                    || (radesys.is_empty() && equinox.is_some_and(|e| e < 1984.0))
-                {
-                    return Err(WcsError::Unsupported("FK4/B1950 coordinates".into()));
-                }
-                Frame::Equatorial
-            }
+            ("RA", "DEC") => equatorial(h, h.get_f64("EQUINOX").or(h.get_f64("EPOCH")))?,
             ("GLON", "GLAT") => Frame::Galactic,
             ("DEC", "RA") | ("GLAT", "GLON") => {
                 return Err(WcsError::Unsupported(format!(
@@ -144,17 +163,13 @@ impl Wcs {
                 format!("projections differ on the two axes ({ctype1}, {ctype2})"),
             ));
         }
-        let sip = match suffix.as_str() {
-            "SIP" => Some(Sip::from_header(h)?),
-            "" => None,
-            other => return Err(WcsError::Unsupported(format!("distortion {other}"))),
-        };
+        let (distortion, base) = distortion::from_header(h, &code, &suffix)?;
         let crval = [
             number(h, "CRVAL1")?.unwrap_or(0.0),
             number(h, "CRVAL2")?.unwrap_or(0.0),
         ];
         check_reference_point(crval)?;
-        let projection = SphericalProjection::new(&code, crval, h)?;
+        let projection = SphericalProjection::new(&base.code, crval, &base.header)?;
         let linear = Linear::from_header(h)?;
         let lonpole = number(h, "LONPOLE")?;
         if let Some(p) = lonpole.filter(|p| !p.is_finite()) {
@@ -169,13 +184,59 @@ impl Wcs {
                 let (s, c) = (p - 180.0).to_radians().sin_cos();
                 (c, s)
             });
-        Ok(Wcs {
+        let mut wcs = Wcs {
             frame,
             linear,
-            sip,
+            distortion,
             projection,
             plane_rotation,
-        })
+            measured_scale: None,
+        };
+        if base.scale_differs_from_cd {
+            wcs.measure_scale(h);
+        }
+        Ok(wcs)
+    }
+
+    /// The WCS of a DSS plate solution: TAN at the plate centre after the plate polynomials.
+    fn from_plate(h: &Header, plate: PlateSolution) -> Result<Wcs, WcsError> {
+        // GSSS plate solutions are J2000 unless EQUINOX says otherwise (EPOCH is the plate's date).
+        let frame = equatorial(h, h.get_f64("EQUINOX"))?;
+        let projection = SphericalProjection::new("TAN", plate.centre, &Header::default())?;
+        let mut wcs = Wcs {
+            frame,
+            linear: plate.linear,
+            distortion: Distortion::Plane(distortion::PlaneCorrection::Plate(plate.plate)),
+            projection,
+            plane_rotation: None,
+            measured_scale: None,
+        };
+        wcs.measure_scale(h);
+        Ok(wcs)
+    }
+
+    /// Sets the pixel scale from the sky distances of neighbouring pixels at the image centre
+    /// (NAXIS1/2), or at CRPIX when the header has no image size.
+    fn measure_scale(&mut self, h: &Header) {
+        let centre = |axis: usize| {
+            h.get_f64(&format!("NAXIS{axis}"))
+                .filter(|n| *n >= 1.0)
+                .map_or(self.linear.crpix[axis - 1], |n| (n + 1.0) / 2.0)
+        };
+        let (cx, cy) = (centre(1), centre(2));
+        let at = |dx: f64, dy: f64| self.pixel_to_xyz(cx + dx, cy + dy);
+        let (Some(a), Some(b), Some(c)) = (at(0.0, 0.0), at(1.0, 0.0), at(0.0, 1.0)) else {
+            return;
+        };
+        let (u, v) = (sub(b, a), sub(c, a));
+        let cross = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
+        let area = cross.iter().map(|c| c * c).sum::<f64>().sqrt();
+        let scale = area.sqrt().to_degrees();
+        self.measured_scale = (scale.is_finite() && scale > 0.0).then_some(scale);
     }
 
     /// A WCS without distortion or PV parameters, built directly (no header text): used for
@@ -191,15 +252,18 @@ impl Wcs {
         Ok(Wcs {
             frame,
             linear,
-            sip: None,
+            distortion: Distortion::None,
             projection,
             plane_rotation: None,
+            measured_scale: None,
         })
     }
 
-    /// Pixel scale (degrees per pixel) at the reference point.
+    /// Pixel scale (degrees per pixel): at the reference point from the CD matrix, or
+    /// measured at the image centre where a distortion changes it.
     pub fn pixel_scale_deg(&self) -> f64 {
-        self.linear.pixel_scale_deg()
+        self.measured_scale
+            .unwrap_or_else(|| self.linear.pixel_scale_deg())
     }
 
     /// Unit vector in the image frame → FITS pixel (1-based, finite), or `None` where the
@@ -210,22 +274,16 @@ impl Wcs {
         if let Some((c, s)) = self.plane_rotation {
             (x, y) = (c * x - s * y, s * x + c * y);
         }
-        let (mut u, mut v) = self.linear.inverse(x.to_degrees(), y.to_degrees());
-        if let Some(sip) = &self.sip {
-            (u, v) = sip.inverse(u, v)?;
-        }
-        let (px, py) = (u + self.linear.crpix[0], v + self.linear.crpix[1]);
+        let (px, py) =
+            self.distortion
+                .plane_to_pixel(&self.linear, x.to_degrees(), y.to_degrees())?;
         (px.is_finite() && py.is_finite()).then_some((px, py))
     }
 
     /// FITS pixel (1-based) → unit vector in the image frame, or `None` where the projection
     /// does not reach (the result is always a finite unit vector: cdshealpix panics on less).
     pub fn pixel_to_xyz(&self, px: f64, py: f64) -> Option<[f64; 3]> {
-        let (mut u, mut v) = (px - self.linear.crpix[0], py - self.linear.crpix[1]);
-        if let Some(sip) = &self.sip {
-            (u, v) = sip.forward(u, v);
-        }
-        let (xd, yd) = self.linear.forward(u, v);
+        let (xd, yd) = self.distortion.pixel_to_plane(&self.linear, px, py);
         let (mut x, mut y) = (xd.to_radians(), yd.to_radians());
         if let Some((c, s)) = self.plane_rotation {
             (x, y) = (c * x + s * y, -s * x + c * y);
