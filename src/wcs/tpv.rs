@@ -170,7 +170,7 @@ mod tests {
             ("PV2_11", "0.5"),
         ]);
         let t = Tpv::from_header(&h).unwrap();
-        let (x, y) = (0.3, -0.2);
+        let (x, y): (f64, f64) = (0.3, -0.2);
         let r3 = x.hypot(y).powi(3);
         let (xi, eta) = t.forward(x, y);
         assert!((xi - (x + 2.0 * x * y + 3.0 * x * x * y + 0.5 * r3)).abs() < 1e-15);
