@@ -1,5 +1,6 @@
 //! The coarse-grid source positions against the exact per-pixel transform, on real headers
-//! of every projection family we read (TAN/CD skew, SIN, ZPN, SIP, AIT all-sky, galactic).
+//! of every projection family we read (TAN/CD skew, SIN, ZPN, SIP, AIT all-sky, galactic) and
+//! the plane distortions (TPV, TNX).
 
 mod common;
 
@@ -22,13 +23,15 @@ fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
         "projections/1904-66_ZPN.fits",
         "allsky/ROSAT_allsky_AIT.fits",
         "radio/MAGPIS_G10.5+0.0.fits",
+        "distortion/tpv_decam_c4d_170316_062107_ooi_z_ls9.N2.fits",
+        "distortion/tnx_kpno09m_A576_header_synthetic.fits.gz",
     ]
     .iter()
     .map(|f| data.join(f))
     .collect();
     let files = collect_files(&files).files;
     let found = discover(&files, &HduSelection::FirstImage, Frame::Equatorial);
-    assert_eq!(found.images.len(), 7, "{:?}", found.skipped);
+    assert_eq!(found.images.len(), 9, "{:?}", found.skipped);
     let width = 128;
     let mut worst = 0.0f64;
     for image in &found.images {
