@@ -334,6 +334,65 @@ mod tests {
             ("CDELT1", "-0.001"),
             ("CDELT2", "0.001"),
         ];
+        let tpv = [
+            ("CTYPE1", "RA---TPV"),
+            ("CTYPE2", "DEC--TPV"),
+            ("PV1_1", "1"),
+        ];
+        let tnx = [("CTYPE1", "RA---TNX"), ("CTYPE2", "DEC--TNX")];
+        let dss = [
+            ("PLTRAH", "10"),
+            ("PLTDECD", "60"),
+            ("PLTSCALE", "67.2"),
+            ("XPIXELSZ", "25.3"),
+            ("PPO3", "175000"),
+            ("PPO6", "178000"),
+        ];
+        let with = |base: &[(&'static str, &'static str)],
+                    extra: &[(&'static str, &'static str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            v
+        };
+        let distortion_cases = [
+            (with(&tpv, &[("PV2_1", "1"), ("PV2_4", "0.1.2")]), "PV2_4"),
+            (with(&tpv, &[]), "PV2_n"),
+            (
+                with(
+                    &tnx,
+                    &[("WAT1_001", "wtype=tnx lngcor = \"3 2 2 0 -1 1 -1 x 1 2 3\"")],
+                ),
+                "WAT1_nnn",
+            ),
+            (
+                with(
+                    &tnx,
+                    &[("WAT2_001", "wtype=tnx latcor = \"3 2 2 0 -1 1 -1 1 1 2\"")],
+                ),
+                "WAT2_nnn",
+            ),
+            (
+                with(
+                    &tnx,
+                    &[("WAT2_001", "wtype=tnx latcor = \"9 2 2 0 -1 1 -1 1 1 2 3")],
+                ),
+                "WAT2_nnn",
+            ),
+            (
+                with(&tnx, &[("WAT1_001", "wtype=tnx projp1=abc")]),
+                "WAT1_nnn",
+            ),
+            (with(&dss, &[("PLTDECSN", "x")]), "PLTDECSN"),
+            (with(&dss, &[("AMDX3", "1e400")]), "AMDX3"),
+            (with(&dss, &[("XPIXELSZ", "-2")]), "XPIXELSZ"),
+            (dss[..5].to_vec(), "PPO6"),
+        ];
+        for (pairs, keyword) in distortion_cases {
+            match Wcs::from_header(&Header::from_pairs(pairs.clone())) {
+                Err(WcsError::Invalid { keyword: k, .. }) => assert_eq!(k, keyword, "{pairs:?}"),
+                other => panic!("{pairs:?}: {other:?}"),
+            }
+        }
         let cases: [(&[(&str, &str)], &str); 9] = [
             (&[("CRVAL1", "12.5xx")], "CRVAL1"),
             (&[("CDELT1", "0")], "CDELT1"),
