@@ -32,7 +32,7 @@ pub enum Distortion {
     /// SIP polynomials on pixel offsets, before the CD matrix.
     Sip(Sip),
     /// A correction of the intermediate world coordinates, after the CD matrix.
-    Plane(PlaneCorrection),
+    Plane(Plane),
 }
 
 /// The corrections of intermediate world coordinates (degrees in, degrees out).
@@ -56,48 +56,87 @@ impl PlaneCorrection {
         }
     }
 
-    /// The (x, y) whose correction is (xc, yc), or `None` where Newton does not close.
-    /// Seeded with the first-order inverse (xc, yc) − (F(xc, yc) − (xc, yc)): where a
-    /// strong correction folds the plane (several pixels on one sky position), this picks
-    /// the preimage that the correction at (xc, yc) points to.
-    fn inverse(&self, xc: f64, yc: f64) -> Option<(f64, f64)> {
-        let (fx, fy) = self.forward(xc, yc);
-        self.newton(xc, yc, (2.0 * xc - fx, 2.0 * yc - fy))
+    /// ∂(F_x, F_y)/∂(x, y) by central differences: `[[∂x Fx, ∂y Fx], [∂x Fy, ∂y Fy]]`.
+    fn jacobian(&self, x: f64, y: f64) -> [[f64; 2]; 2] {
+        let h = JACOBIAN_STEP_DEG;
+        let (ax, ay) = self.forward(x + h, y);
+        let (bx, by) = self.forward(x - h, y);
+        let (cx, cy) = self.forward(x, y + h);
+        let (dx, dy) = self.forward(x, y - h);
+        [
+            [(ax - bx) / (2.0 * h), (cx - dx) / (2.0 * h)],
+            [(ay - by) / (2.0 * h), (cy - dy) / (2.0 * h)],
+        ]
+    }
+}
+
+/// `m⁻¹ · (x, y)`, or `None` for a singular or non-finite matrix.
+fn solve(m: [[f64; 2]; 2], x: f64, y: f64) -> Option<(f64, f64)> {
+    let det = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    let s = (
+        (m[1][1] * x - m[0][1] * y) / det,
+        (-m[1][0] * x + m[0][0] * y) / det,
+    );
+    (det != 0.0 && s.0.is_finite() && s.1.is_finite()).then_some(s)
+}
+
+/// A plane correction with its affine part at the origin (CRPIX, or the plate centre), which
+/// seeds the inverse: a correction that is mostly an offset or a shear is undone there.
+#[derive(Debug)]
+pub struct Plane {
+    correction: PlaneCorrection,
+    origin: (f64, f64),
+    jacobian: [[f64; 2]; 2],
+}
+
+impl Plane {
+    /// Wraps `correction` with its affine part at (0, 0).
+    pub fn new(correction: PlaneCorrection) -> Plane {
+        let origin = correction.forward(0.0, 0.0);
+        let jacobian = correction.jacobian(0.0, 0.0);
+        Plane {
+            correction,
+            origin,
+            jacobian,
+        }
     }
 
-    /// Newton's iteration for `F(x, y) = (xc, yc)` from `seed`; `None` when it does not close
-    /// within [`MAX_ITERATIONS`].
+    #[inline]
+    fn forward(&self, x: f64, y: f64) -> (f64, f64) {
+        self.correction.forward(x, y)
+    }
+
+    /// The (x, y) whose correction is (xc, yc), or `None` where Newton does not close.
+    /// Seeded by the affine part's inverse, then, when that does not close, at (xc, yc).
+    fn inverse(&self, xc: f64, yc: f64) -> Option<(f64, f64)> {
+        solve(self.jacobian, xc - self.origin.0, yc - self.origin.1)
+            .and_then(|seed| self.newton(xc, yc, seed))
+            .or_else(|| self.newton(xc, yc, (xc, yc)))
+    }
+
+    /// Newton's iteration for `F(x, y) = (xc, yc)` from `seed`, each step halved until the
+    /// residual shrinks (so the search stays by the root nearest the seed); `None` when it
+    /// does not close within [`MAX_ITERATIONS`].
     fn newton(&self, xc: f64, yc: f64, seed: (f64, f64)) -> Option<(f64, f64)> {
-        let f = |x: f64, y: f64| self.forward(x, y);
+        let residual = |x: f64, y: f64| {
+            let (fx, fy) = self.forward(x, y);
+            (fx - xc, fy - yc)
+        };
         let (mut x, mut y) = seed;
-        let h = JACOBIAN_STEP_DEG;
         for _ in 0..MAX_ITERATIONS {
-            let (fx, fy) = f(x, y);
-            let (rx, ry) = (fx - xc, fy - yc);
+            let (rx, ry) = residual(x, y);
             if !(rx.is_finite() && ry.is_finite()) {
                 return None;
             }
             if rx.abs().max(ry.abs()) < PLANE_TOLERANCE_DEG {
                 return Some((x, y));
             }
-            let (ax, ay) = f(x + h, y);
-            let (bx, by) = f(x - h, y);
-            let (cx, cy) = f(x, y + h);
-            let (dx, dy) = f(x, y - h);
-            let (j11, j21) = ((ax - bx) / (2.0 * h), (ay - by) / (2.0 * h));
-            let (j12, j22) = ((cx - dx) / (2.0 * h), (cy - dy) / (2.0 * h));
-            let det = j11 * j22 - j12 * j21;
-            if det == 0.0 || !det.is_finite() {
-                return None;
-            }
-            let (sx, sy) = ((j22 * rx - j12 * ry) / det, (-j21 * rx + j11 * ry) / det);
-            // Backtracking: halve the step until the residual shrinks, so that the search
-            // stays in the basin of the root nearest the seed.
+            let (sx, sy) = solve(self.correction.jacobian(x, y), rx, ry)?;
             let norm = rx.hypot(ry);
             let mut lambda = 1.0;
             while lambda > 1e-3 {
-                let (tx, ty) = f(x - lambda * sx, y - lambda * sy);
-                if (tx - xc).hypot(ty - yc) < norm {
+                let (tx, ty) = residual(x - lambda * sx, y - lambda * sy);
+                if tx.hypot(ty) < norm {
                     break;
                 }
                 lambda /= 2.0;
@@ -178,13 +217,13 @@ pub fn from_header(h: &Header, code: &str, suffix: &str) -> Result<(Distortion, 
             base(code, h.clone(), false),
         ),
         ("TPV", "") => (
-            Distortion::Plane(PlaneCorrection::Tpv(Tpv::from_header(h)?)),
+            Distortion::Plane(Plane::new(PlaneCorrection::Tpv(Tpv::from_header(h)?))),
             base("TAN", with_projection_parameters(h, &[]), true),
         ),
         ("TNX" | "ZPX", "") => {
             let iraf = Iraf::from_header(h)?;
             let distortion = iraf.correction.map_or(Distortion::None, |c| {
-                Distortion::Plane(PlaneCorrection::Iraf(c))
+                Distortion::Plane(Plane::new(PlaneCorrection::Iraf(c)))
             });
             if code == "TNX" {
                 (distortion, base("TAN", h.clone(), true))

@@ -206,7 +206,9 @@ impl Wcs {
         let mut wcs = Wcs {
             frame,
             linear: plate.linear,
-            distortion: Distortion::Plane(distortion::PlaneCorrection::Plate(plate.plate)),
+            distortion: Distortion::Plane(distortion::Plane::new(
+                distortion::PlaneCorrection::Plate(plate.plate),
+            )),
             projection,
             plane_rotation: None,
             measured_scale: None,
