@@ -17,8 +17,8 @@ use crate::fits::Header;
 /// the smallest pixel seen (0.03″); f64 still resolves it on a 90° plane.
 pub const PLANE_TOLERANCE_DEG: f64 = 1e-12;
 
-/// Newton steps before the inverse gives up (real corrections close in 3 to 5).
-const MAX_ITERATIONS: usize = 30;
+/// Newton steps before the inverse gives up (real corrections close in 2 to 4).
+const MAX_ITERATIONS: usize = 20;
 
 /// Step of the numerical Jacobian (degrees): 0.4 mas, small against the curvature of any
 /// real correction, large against rounding (its error is ~1e-9 relative).
@@ -114,9 +114,9 @@ impl Plane {
             .or_else(|| self.newton(xc, yc, (xc, yc)))
     }
 
-    /// Newton's iteration for `F(x, y) = (xc, yc)` from `seed`, each step halved until the
+    /// Newton's iteration for `F(x, y) = (xc, yc)` from `seed`, each step shortened until the
     /// residual shrinks (so the search stays by the root nearest the seed); `None` when it
-    /// does not close within [`MAX_ITERATIONS`].
+    /// stalls or does not close within [`MAX_ITERATIONS`].
     fn newton(&self, xc: f64, yc: f64, seed: (f64, f64)) -> Option<(f64, f64)> {
         let residual = |x: f64, y: f64| {
             let (fx, fy) = self.forward(x, y);
@@ -134,12 +134,17 @@ impl Plane {
             let (sx, sy) = solve(self.correction.jacobian(x, y), rx, ry)?;
             let norm = rx.hypot(ry);
             let mut lambda = 1.0;
-            while lambda > 1e-3 {
+            loop {
                 let (tx, ty) = residual(x - lambda * sx, y - lambda * sy);
                 if tx.hypot(ty) < norm {
                     break;
                 }
-                lambda /= 2.0;
+                lambda /= 4.0;
+                if lambda < 1e-3 {
+                    // A local minimum of the residual, no root: give up at once (a header
+                    // whose correction folds would otherwise cost every output pixel).
+                    return None;
+                }
             }
             x -= lambda * sx;
             y -= lambda * sy;
