@@ -7,8 +7,8 @@ points [x, y, lon, lat] on a 7x7 grid of FITS 1-based pixels, plus the
 reference tool of each case):
 
 - TPV with every one of the 40 PV1_n / PV2_n coefficients (radial terms
-  3, 11, 23, 39 included) and a rotated CD matrix: astropy (wcslib)
-  WCS.all_pix2world(x, y, 1).
+  3, 11, 23, 39 included) and a rotated CD matrix, and SIP on non-TAN bases
+  (RA---ZPN-SIP, RA---SIN-SIP): astropy (wcslib) WCS.all_pix2world(x, y, 1).
 - TNX with each IRAF surface type (Chebyshev, Legendre, polynomial) and
   half / full / no cross terms, and ZPX (ZPN projp on both axes, the RA
   axis's winning, plus lngcor/latcor surfaces): wcstools xy2sky, because
@@ -82,6 +82,19 @@ def tpv_case():
             "header": h, "naxis": list(naxis)}
 
 
+def sip_case(name, base, pv):
+    """SIP on a non-TAN base projection (the CTYPE says RA---ZPN-SIP etc.)."""
+    naxis = (1200, 1000)
+    s = 0.9 / 3600
+    h = base_header(base + "-SIP", naxis, (35.0, -12.5), [[-s, 1e-6 * s], [0.0, s]])
+    h.update({f"PV2_{m}": v for m, v in pv.items()})
+    h.update({"A_ORDER": 3, "A_2_0": 2.1e-6, "A_1_1": -1.3e-6, "A_0_2": 8e-7, "A_3_0": 4e-10,
+              "A_1_2": -2e-10, "B_ORDER": 3, "B_2_0": -9e-7, "B_1_1": 1.7e-6,
+              "B_0_2": 2.4e-6, "B_2_1": 3e-10, "B_0_3": -5e-10})
+    return {"name": name, "reference": f"astropy {astropy.__version__}", "header": h,
+            "naxis": list(naxis)}
+
+
 def surface(kind, xterms, order, ranges, rng, scale):
     """IRAF surface attribute text: type, xorder, yorder, xterms, ranges, coefficients."""
     xo, yo = order
@@ -139,12 +152,14 @@ def astropy_points(c):
     pts = grid(c["naxis"])
     xy = np.array(pts)
     world = w.all_pix2world(xy, 1)
-    # wcslib turns RA---TPV into TAN + a TPV distortion: check that it is applied.
-    tan = fits.Header()
+    # The distortion must be applied (wcslib turns RA---TPV into TAN + a TPV distortion;
+    # astropy applies SIP itself): compare with the header without it.
+    plain = fits.Header()
     for k, v in c["header"].items():
-        if not k.startswith("PV"):
-            tan[k] = v.replace("TPV", "TAN") if isinstance(v, str) else v
-    assert np.abs(world - WCS(tan).all_pix2world(xy, 1)).max() > 1e-4, "TPV not applied"
+        if not (k.startswith("PV1") or "_ORDER" in k or k[:2] in ("A_", "B_")
+                or (k.startswith("PV2") and "TPV" in c["header"]["CTYPE1"])):
+            plain[k] = v.replace("TPV", "TAN").replace("-SIP", "") if isinstance(v, str) else v
+    assert np.abs(world - WCS(plain).all_pix2world(xy, 1)).max() > 1e-4, "distortion not applied"
     return [[x, y, float(lon % 360), float(lat)] for (x, y), (lon, lat) in zip(pts, world)]
 
 
@@ -173,7 +188,8 @@ def xy2sky_points(c, tmp):
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_OUT
-    cases = [tpv_case()]
+    cases = [tpv_case(), sip_case("ZPN-SIP", "ZPN", {1: 1.0, 3: -20.0}),
+             sip_case("SIN-SIP", "SIN", {})]
     names = {1: "Chebyshev", 2: "Legendre", 3: "polynomial"}
     terms = {0: "no", 1: "full", 2: "half"}
     seed = 1
@@ -190,7 +206,8 @@ def main():
     assert any(v.endswith(" ") for v in wat_cards[:-1]), "no WAT card ends in a blank"
     with tempfile.TemporaryDirectory() as tmp:
         for c in cases:
-            c["points"] = astropy_points(c) if c["name"].startswith("TPV") else xy2sky_points(c, tmp)
+            astropy_case = c["reference"].startswith("astropy")
+            c["points"] = astropy_points(c) if astropy_case else xy2sky_points(c, tmp)
     doc = {
         "about": __doc__.split("\n\n")[0],
         "tool": {"astropy": astropy.__version__, "xy2sky": xy2sky_version()},
