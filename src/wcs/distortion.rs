@@ -1,9 +1,10 @@
 //! The distortion stage of a WCS, between the pixel and the projection plane: SIP on pixel
 //! offsets before the CD matrix, or a correction of the intermediate world coordinates after
 //! it (TPV, IRAF TNX/ZPX surfaces, DSS plate polynomials). The inverse of a plane correction
-//! is Newton's iteration, seeded at the uncorrected point, on a central-difference Jacobian;
-//! it stops when the residual is below [`PLANE_TOLERANCE_DEG`] and gives `None` when it
-//! does not get there.
+//! is Newton's iteration on a central-difference Jacobian, seeded by the inverse of the
+//! correction's affine part at the origin (then at the uncorrected point), with steps
+//! shortened until the residual falls; it stops when the residual is below
+//! [`PLANE_TOLERANCE_DEG`] and gives `None` when it stalls or does not get there.
 
 use super::iraf::Iraf;
 use super::linear::Linear;
@@ -38,8 +39,8 @@ pub enum Distortion {
 /// The corrections of intermediate world coordinates (degrees in, degrees out).
 #[derive(Debug)]
 pub enum PlaneCorrection {
-    /// PV1_n/PV2_n polynomials.
-    Tpv(Tpv),
+    /// PV1_n/PV2_n polynomials (640 bytes: boxed).
+    Tpv(Box<Tpv>),
     /// IRAF lngcor/latcor surfaces (TNX, ZPX).
     Iraf(Iraf),
     /// DSS plate solution (from the nominal CD matrix to ξ, η).
@@ -193,6 +194,21 @@ pub struct Base {
     pub header: Header,
     /// Whether the CD matrix misstates the pixel scale (it is then measured).
     pub scale_differs_from_cd: bool,
+    /// The cards the PV2_m of `header` come from, when not PV2_m cards (ZPX).
+    parameter_cards: Option<&'static str>,
+}
+
+impl Base {
+    /// `e` from the base projection, naming the header's cards rather than the PV2_m made of
+    /// them.
+    pub fn projection_error(&self, e: WcsError) -> WcsError {
+        match (e, self.parameter_cards) {
+            (WcsError::Invalid { keyword, problem }, Some(cards)) if keyword.starts_with("PV2") => {
+                WcsError::invalid(cards, problem)
+            }
+            (e, _) => e,
+        }
+    }
 }
 
 /// The header with its PVi_m and PROJPm cards replaced by `PV2_m = pv2[m]` (the parameters
@@ -215,6 +231,7 @@ pub fn from_header(h: &Header, code: &str, suffix: &str) -> Result<(Distortion, 
         code: code.to_string(),
         header,
         scale_differs_from_cd,
+        parameter_cards: None,
     };
     Ok(match (code, suffix) {
         (_, "SIP") => (
@@ -222,7 +239,9 @@ pub fn from_header(h: &Header, code: &str, suffix: &str) -> Result<(Distortion, 
             base(code, h.clone(), false),
         ),
         ("TPV", "") => (
-            Distortion::Plane(Plane::new(PlaneCorrection::Tpv(Tpv::from_header(h)?))),
+            Distortion::Plane(Plane::new(PlaneCorrection::Tpv(Box::new(
+                Tpv::from_header(h)?,
+            )))),
             base("TAN", with_projection_parameters(h, &[]), true),
         ),
         ("TNX" | "ZPX", "") => {
@@ -234,7 +253,11 @@ pub fn from_header(h: &Header, code: &str, suffix: &str) -> Result<(Distortion, 
                 (distortion, base("TAN", h.clone(), true))
             } else {
                 let header = with_projection_parameters(h, &iraf.projp);
-                (distortion, base("ZPN", header, true))
+                let zpn = Base {
+                    parameter_cards: Some("WAT1_nnn/WAT2_nnn projpN"),
+                    ..base("ZPN", header, true)
+                };
+                (distortion, zpn)
             }
         }
         (_, "") => (Distortion::None, base(code, h.clone(), false)),

@@ -169,7 +169,8 @@ impl Wcs {
             number(h, "CRVAL2")?.unwrap_or(0.0),
         ];
         check_reference_point(crval)?;
-        let projection = SphericalProjection::new(&base.code, crval, &base.header)?;
+        let projection = SphericalProjection::new(&base.code, crval, &base.header)
+            .map_err(|e| base.projection_error(e))?;
         let linear = Linear::from_header(h)?;
         let lonpole = number(h, "LONPOLE")?;
         if let Some(p) = lonpole.filter(|p| !p.is_finite()) {
