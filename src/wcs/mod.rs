@@ -128,9 +128,12 @@ impl Wcs {
     pub fn from_header(h: &Header) -> Result<Wcs, WcsError> {
         // A DSS plate solution is the plate's astrometry; the CTYPE/CD cards next to it in
         // DSS cutouts are a linear fit of it (off by up to 0.7″), so it wins, as in wcslib
-        // and AST (wcstools takes the CTYPE cards first).
-        if let Some(plate) = PlateSolution::from_header(h)? {
-            return Wcs::from_plate(h, plate);
+        // and AST (wcstools takes the CTYPE cards first). A broken one beside CTYPE cards
+        // (leftovers in a re-solved image) gives way to them.
+        match PlateSolution::from_header(h) {
+            Ok(Some(plate)) => return Wcs::from_plate(h, plate),
+            Err(e) if !h.contains("CTYPE1") => return Err(e),
+            _ => {}
         }
         let missing = |k: &str| WcsError::NoCelestialAxes(format!("{k} missing"));
         let ctype1 = h.get("CTYPE1").ok_or_else(|| missing("CTYPE1"))?;
@@ -390,6 +393,9 @@ mod tests {
             (with(&dss, &[("XPIXELSZ", "-2")]), "XPIXELSZ"),
             (dss[..5].to_vec(), "PPO6"),
         ];
+        // PLTRAH left over beside a CTYPE WCS: the CTYPE WCS is read.
+        let leftover = with(&base, &[("PLTRAH", "10")]);
+        assert!(Wcs::from_header(&Header::from_pairs(leftover)).is_ok());
         for (pairs, keyword) in distortion_cases {
             match Wcs::from_header(&Header::from_pairs(pairs.clone())) {
                 Err(WcsError::Invalid { keyword: k, .. }) => assert_eq!(k, keyword, "{pairs:?}"),
