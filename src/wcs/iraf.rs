@@ -216,7 +216,7 @@ impl Surface {
     }
 }
 
-/// The IRAF correction of the intermediate coordinates, and the ZPN coefficients of a ZPX.
+/// The IRAF correction surfaces of the intermediate coordinates (x by lngcor, y by latcor).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Iraf {
     lngcor: Option<Surface>,
