@@ -1,6 +1,6 @@
 //! The coarse-grid source positions against the exact per-pixel transform, on real headers
-//! of every projection family we read (TAN/CD skew, SIN, ZPN, SIP, AIT all-sky, galactic, and
-//! the Calabretta SZP, COO, BON, PCO, QSC, CSC, XPH files).
+//! of every projection family we read (TAN/CD skew, SIN, ZPN, SIP, AIT all-sky, galactic, the
+//! Calabretta SZP, COO, BON, PCO, QSC, CSC, XPH files) and the plane distortions (TPV, TNX).
 
 mod common;
 
@@ -30,6 +30,8 @@ fn grid_positions_stay_within_a_hundredth_of_a_source_pixel() {
         "projections/1904-66_QSC.fits",
         "projections/1904-66_CSC.fits",
         "projections/1904-66_XPH_constructed.fits",
+        "distortion/tpv_decam_c4d_170316_062107_ooi_z_ls9.N2.fits",
+        "distortion/tnx_kpno09m_A576_header_synthetic.fits.gz",
     ]
     .iter()
     .map(|f| data.join(f))

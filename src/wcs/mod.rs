@@ -1,15 +1,20 @@
-//! World coordinates of an image: linear part (ours), SIP (ours), celestial ↔ native rotation
-//! and sphere projection (every projection of paper II: mapproj's or ours, see `projection`),
-//! frame rotation (ours). Pixels are FITS 1-based: the first pixel's centre is (1, 1).
+//! World coordinates of an image: linear part (ours), distortion (ours: SIP, TPV, IRAF
+//! TNX/ZPX, DSS plate solutions), celestial ↔ native rotation and sphere projection (every
+//! projection of paper II: mapproj's or ours, see `projection`), frame changes (ours).
+//! Pixels are FITS 1-based: the first pixel's centre is (1, 1).
 
 mod celestial;
+mod distortion;
 pub mod frame;
 mod healpix;
+mod iraf;
 pub mod linear;
 mod native;
+mod plate;
 pub mod projection;
 mod quadcube;
 pub mod sip;
+mod tpv;
 
 use frame::{lonlat_to_xyz, xyz_to_lonlat};
 pub use frame::{Frame, HeaderFrame};
@@ -18,6 +23,8 @@ pub use projection::SphericalProjection;
 pub use sip::Sip;
 
 use crate::fits::Header;
+use distortion::Distortion;
+use plate::PlateSolution;
 
 /// Why a header has no celestial WCS we can use.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -66,8 +73,10 @@ pub struct Wcs {
     pub frame: HeaderFrame,
     /// CRPIX and the CD matrix.
     pub linear: Linear,
-    sip: Option<Sip>,
+    distortion: Distortion,
     projection: SphericalProjection,
+    /// Degrees per pixel where the CD matrix alone does not say it (plane corrections, ZPX).
+    measured_scale: Option<f64>,
 }
 
 /// Splits `RA---TAN-SIP` into (`RA`, `TAN`, `SIP`) (`RA---TAN-SIP-X`: suffix `SIP-X`).
@@ -79,6 +88,10 @@ fn split_ctype(ctype: &str) -> (String, String, String) {
     // Everything after the code: `SIP`, or a convention we do not read.
     let suffix = parts.collect::<Vec<_>>().join("-");
     (kind.to_string(), code, suffix)
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 
 /// A reference point on the sphere: finite, latitude within ±90°.
@@ -101,6 +114,15 @@ fn check_reference_point(crval: [f64; 2]) -> Result<(), WcsError> {
 impl Wcs {
     /// Reads the celestial WCS; `Err` says in one phrase why the header has none we can use.
     pub fn from_header(h: &Header) -> Result<Wcs, WcsError> {
+        // A DSS plate solution is the plate's astrometry; the CTYPE/CD cards next to it in
+        // DSS cutouts are a linear fit of it (off by up to 0.7″), so it wins, as in wcslib
+        // and AST (wcstools takes the CTYPE cards first). A broken one beside CTYPE cards
+        // (leftovers in a re-solved image) gives way to them.
+        match PlateSolution::from_header(h) {
+            Ok(Some(plate)) => return Wcs::from_plate(h, plate),
+            Err(e) if !h.contains("CTYPE1") => return Err(e),
+            _ => {}
+        }
         let missing = |k: &str| WcsError::NoCelestialAxes(format!("{k} missing"));
         let ctype1 = h.get("CTYPE1").ok_or_else(|| missing("CTYPE1"))?;
         let ctype2 = h.get("CTYPE2").ok_or_else(|| missing("CTYPE2"))?;
@@ -131,24 +153,71 @@ impl Wcs {
                 format!("projections differ on the two axes ({ctype1}, {ctype2})"),
             ));
         }
-        let sip = match suffix.as_str() {
-            "SIP" => Some(Sip::from_header(h)?),
-            "" => None,
-            other => return Err(WcsError::Unsupported(format!("distortion {other}"))),
-        };
+        let (distortion, base) = distortion::from_header(h, &code, &suffix)?;
         let crval = [
             number(h, "CRVAL1")?.unwrap_or(0.0),
             number(h, "CRVAL2")?.unwrap_or(0.0),
         ];
         check_reference_point(crval)?;
-        let projection = SphericalProjection::new(&code, crval, h)?;
+        let projection = SphericalProjection::new(&base.code, crval, &base.header)
+            .map_err(|e| base.projection_error(e))?;
         let linear = Linear::from_header(h)?;
-        Ok(Wcs {
+        let mut wcs = Wcs {
             frame,
             linear,
-            sip,
+            distortion,
             projection,
-        })
+            measured_scale: None,
+        };
+        if base.scale_differs_from_cd {
+            wcs.measure_scale(h);
+        }
+        Ok(wcs)
+    }
+
+    /// The WCS of a DSS plate solution: TAN at the plate centre after the plate polynomials.
+    fn from_plate(h: &Header, plate: PlateSolution) -> Result<Wcs, WcsError> {
+        // GSSS plate solutions are J2000 unless EQUINOX says otherwise: EPOCH is the plate's
+        // date here, not the old spelling of EQUINOX.
+        let cards = h.subset(&["RADESYS", "RADECSYS", "EQUINOX", "MJD-OBS", "DATE-OBS"]);
+        let frame = HeaderFrame::from_header(&cards, "RA", "DEC")?
+            .ok_or_else(|| WcsError::Unsupported("the frame of a DSS plate".into()))?;
+        let projection = SphericalProjection::new("TAN", plate.centre, &Header::default())?;
+        let mut wcs = Wcs {
+            frame,
+            linear: plate.linear,
+            distortion: Distortion::Plane(distortion::Plane::new(
+                distortion::PlaneCorrection::Plate(plate.plate),
+            )),
+            projection,
+            measured_scale: None,
+        };
+        wcs.measure_scale(h);
+        Ok(wcs)
+    }
+
+    /// Sets the pixel scale from the sky distances of neighbouring pixels at the image centre
+    /// (NAXIS1/2), or at CRPIX when the header has no image size.
+    fn measure_scale(&mut self, h: &Header) {
+        let centre = |axis: usize| {
+            h.get_f64(&format!("NAXIS{axis}"))
+                .filter(|n| *n >= 1.0)
+                .map_or(self.linear.crpix[axis - 1], |n| (n + 1.0) / 2.0)
+        };
+        let (cx, cy) = (centre(1), centre(2));
+        let at = |dx: f64, dy: f64| self.pixel_to_xyz(cx + dx, cy + dy);
+        let (Some(a), Some(b), Some(c)) = (at(0.0, 0.0), at(1.0, 0.0), at(0.0, 1.0)) else {
+            return;
+        };
+        let (u, v) = (sub(b, a), sub(c, a));
+        let cross = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
+        let area = cross.iter().map(|c| c * c).sum::<f64>().sqrt();
+        let scale = area.sqrt().to_degrees();
+        self.measured_scale = (scale.is_finite() && scale > 0.0).then_some(scale);
     }
 
     /// A WCS without distortion or PV parameters, built directly (no header text): used for
@@ -164,14 +233,17 @@ impl Wcs {
         Ok(Wcs {
             frame: frame.header_frame(),
             linear,
-            sip: None,
+            distortion: Distortion::None,
             projection,
+            measured_scale: None,
         })
     }
 
-    /// Pixel scale (degrees per pixel) at the reference point.
+    /// Pixel scale (degrees per pixel): at the reference point from the CD matrix, or
+    /// measured at the image centre where a distortion changes it.
     pub fn pixel_scale_deg(&self) -> f64 {
-        self.linear.pixel_scale_deg()
+        self.measured_scale
+            .unwrap_or_else(|| self.linear.pixel_scale_deg())
     }
 
     /// Unit vector in the image frame → FITS pixel (1-based, finite), or `None` where the
@@ -179,22 +251,16 @@ impl Wcs {
     #[inline]
     pub fn xyz_to_pixel(&self, v: [f64; 3]) -> Option<(f64, f64)> {
         let (x, y) = self.projection.project(v)?;
-        let (mut u, mut v) = self.linear.inverse(x.to_degrees(), y.to_degrees());
-        if let Some(sip) = &self.sip {
-            (u, v) = sip.inverse(u, v)?;
-        }
-        let (px, py) = (u + self.linear.crpix[0], v + self.linear.crpix[1]);
+        let (px, py) =
+            self.distortion
+                .plane_to_pixel(&self.linear, x.to_degrees(), y.to_degrees())?;
         (px.is_finite() && py.is_finite()).then_some((px, py))
     }
 
     /// FITS pixel (1-based) → unit vector in the image frame, or `None` where the projection
     /// does not reach (the result is always a finite unit vector: cdshealpix panics on less).
     pub fn pixel_to_xyz(&self, px: f64, py: f64) -> Option<[f64; 3]> {
-        let (mut u, mut v) = (px - self.linear.crpix[0], py - self.linear.crpix[1]);
-        if let Some(sip) = &self.sip {
-            (u, v) = sip.forward(u, v);
-        }
-        let (xd, yd) = self.linear.forward(u, v);
+        let (xd, yd) = self.distortion.pixel_to_plane(&self.linear, px, py);
         let (x, y) = (xd.to_radians(), yd.to_radians());
         if !(x.is_finite() && y.is_finite()) {
             return None;
@@ -242,6 +308,68 @@ mod tests {
             ("CDELT1", "-0.001"),
             ("CDELT2", "0.001"),
         ];
+        let tpv = [
+            ("CTYPE1", "RA---TPV"),
+            ("CTYPE2", "DEC--TPV"),
+            ("PV1_1", "1"),
+        ];
+        let tnx = [("CTYPE1", "RA---TNX"), ("CTYPE2", "DEC--TNX")];
+        let dss = [
+            ("PLTRAH", "10"),
+            ("PLTDECD", "60"),
+            ("PLTSCALE", "67.2"),
+            ("XPIXELSZ", "25.3"),
+            ("PPO3", "175000"),
+            ("PPO6", "178000"),
+        ];
+        let with = |base: &[(&'static str, &'static str)],
+                    extra: &[(&'static str, &'static str)]| {
+            let mut v = base.to_vec();
+            v.extend_from_slice(extra);
+            v
+        };
+        let distortion_cases = [
+            (with(&tpv, &[("PV2_1", "1"), ("PV2_4", "0.1.2")]), "PV2_4"),
+            (with(&tpv, &[]), "PV2_n"),
+            (
+                with(
+                    &tnx,
+                    &[("WAT1_001", "wtype=tnx lngcor = \"3 2 2 0 -1 1 -1 x 1 2 3\"")],
+                ),
+                "WAT1_nnn",
+            ),
+            (
+                with(
+                    &tnx,
+                    &[("WAT2_001", "wtype=tnx latcor = \"3 2 2 0 -1 1 -1 1 1 2\"")],
+                ),
+                "WAT2_nnn",
+            ),
+            (
+                with(
+                    &tnx,
+                    &[("WAT2_001", "wtype=tnx latcor = \"9 2 2 0 -1 1 -1 1 1 2 3")],
+                ),
+                "WAT2_nnn",
+            ),
+            (
+                with(&tnx, &[("WAT1_001", "wtype=tnx projp1=abc")]),
+                "WAT1_nnn",
+            ),
+            (with(&dss, &[("PLTDECSN", "x")]), "PLTDECSN"),
+            (with(&dss, &[("AMDX3", "1e400")]), "AMDX3"),
+            (with(&dss, &[("XPIXELSZ", "-2")]), "XPIXELSZ"),
+            (dss[..5].to_vec(), "PPO6"),
+        ];
+        // PLTRAH left over beside a CTYPE WCS: the CTYPE WCS is read.
+        let leftover = with(&base, &[("PLTRAH", "10")]);
+        assert!(Wcs::from_header(&Header::from_pairs(leftover)).is_ok());
+        for (pairs, keyword) in distortion_cases {
+            match Wcs::from_header(&Header::from_pairs(pairs.clone())) {
+                Err(WcsError::Invalid { keyword: k, .. }) => assert_eq!(k, keyword, "{pairs:?}"),
+                other => panic!("{pairs:?}: {other:?}"),
+            }
+        }
         let cases: [(&[(&str, &str)], &str); 9] = [
             (&[("CRVAL1", "12.5xx")], "CRVAL1"),
             (&[("CDELT1", "0")], "CDELT1"),
