@@ -3,8 +3,8 @@
 # (a) from the directory, (b) through `hipsforge serve` on loopback as a remote HiPS with a
 # cold disk cache, (c) the same with the cache warm; and (d) the Python API against the CLI
 # on the directory, when the package's venv exists (scripts/install-python-package.sh); then
-# (e) a cold run, CLI and Python, against a server LATENCY_MS (default 50) ms away: the server
-# runs in a network namespace behind a veth pair with netem delay (needs root and iproute2).
+# (e) a cold run, CLI and Python, against a server LATENCY_MS (default 50) ms away (through a
+# delaying proxy).
 #
 #   benches/remote.sh                      # builds what it needs under target/bench
 #   SKIP_CARGO=1 BENCH_DIR=/tmp/b benches/remote.sh
@@ -50,33 +50,51 @@ else
   echo "python: the package's venv is missing (bash scripts/install-python-package.sh)"
 fi
 
-# (e) A far server: 10.77.0.2 in namespace hfbench, every packet towards it delayed.
+# (e) A far server: every chunk either way through a local proxy waits LATENCY_MS/2, so each
+# request/response pays about LATENCY_MS (netem would be closer to a real link, but it is not in
+# every kernel; this proxy needs only python3).
 latency=${LATENCY_MS:-50}
-ns=hfbench
-far_down() {
-  [ -n "${far_server:-}" ] && kill "$far_server" 2>/dev/null
-  ip netns del $ns 2>/dev/null || true
-  ip link del hfv0 2>/dev/null || true
-}
-far_up() {
-  far_down
-  ip netns add $ns && ip link add hfv0 type veth peer name hfv1 && ip link set hfv1 netns $ns &&
-    ip addr add 10.77.0.1/24 dev hfv0 && ip link set hfv0 up &&
-    ip netns exec $ns ip addr add 10.77.0.2/24 dev hfv1 && ip netns exec $ns ip link set hfv1 up &&
-    ip netns exec $ns ip link set lo up && tc qdisc add dev hfv0 root netem delay "${latency}ms"
-}
-if far_up 2>"$work/far.log"; then
-  trap 'kill $server 2>/dev/null || true; far_down' EXIT
-  RUST_LOG=warn ip netns exec $ns "$bin" serve synth="$hips" --addr 10.77.0.2:$port 2>>"$work/far.log" &
-  far_server=$!
-  for _ in $(seq 50); do curl -sf "http://10.77.0.2:$port/hipslist" >/dev/null && break; sleep 0.2; done
-  echo "far server: $(ping -c 3 -q 10.77.0.2 | tail -1)"
+far_port=18092
+python3 - "$port" "$far_port" "$latency" <<'PY' &
+import asyncio, sys
+upstream, listen, latency = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 2000
+
+async def pipe(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            await asyncio.sleep(latency)
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+async def handle(client_r, client_w):
+    server_r, server_w = await asyncio.open_connection("127.0.0.1", upstream)
+    await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", listen)
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+PY
+proxy=$!
+trap 'kill $server $proxy 2>/dev/null || true' EXIT
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$far_port/hipslist" >/dev/null && break; sleep 0.1; done
+start=$(date +%s.%N); curl -sf "http://127.0.0.1:$far_port/synth/properties" >/dev/null; end=$(date +%s.%N)
+echo "far server: one small request takes $(awk "BEGIN{printf \"%.0f\", ($end - $start) * 1000}") ms"
+far="http://127.0.0.1:$far_port/synth/"
+for connections in 8 32; do
   rm -rf "$cache"
-  run "remote ${latency} ms, cold" --hips "http://10.77.0.2:$port/synth/" --cache-dir "$cache" --out "$work/r-far.npy"
-  cmp -s "$work/r-local.npy" "$work/r-far.npy" && echo "far stamps identical to local: yes" || echo "far stamps identical to local: NO"
-  if have_python; then
-    rm -rf "$cache"
-    "$py" - "http://10.77.0.2:$port/synth/" "$pos" "$cache" "$work/r-local.npy" <<'PY'
+  run "remote ${latency} ms, cold, $connections conn" --hips "$far" --cache-dir "$cache" --connections "$connections" --out "$work/r-far.npy"
+done
+cmp -s "$work/r-local.npy" "$work/r-far.npy" && echo "far stamps identical to local: yes" || echo "far stamps identical to local: NO"
+if have_python; then
+  rm -rf "$cache"
+  "$py" - "$far" "$pos" "$cache" "$work/r-local.npy" <<'PY'
 import sys, time, numpy as np, hipsforge
 url, pos, cache, reference = sys.argv[1:]
 table = np.genfromtxt(pos, delimiter=",", names=True, dtype=None, encoding=None)
@@ -86,10 +104,7 @@ x = hipsforge.cutouts(table["ra"], table["dec"], 28, bands=[band])
 seconds = time.perf_counter() - start
 files, size = band.fetched
 same = np.array_equal(np.load(reference), x, equal_nan=True)
-print(f"python remote, cold: {len(x)} stamps in {seconds:.2f} s ({len(x) / seconds:.0f} objects/s), "
+print(f"python remote, cold, 8 conn: {len(x)} stamps in {seconds:.2f} s ({len(x) / seconds:.0f} objects/s), "
       f"{files} files ({size / 1e6:.1f} MB) fetched; equal to the CLI: {same}")
 PY
-  fi
-else
-  echo "far server: not measured (network namespace: $(tail -1 "$work/far.log"))"
 fi

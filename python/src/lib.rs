@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
 use rayon::prelude::*;
 
-use hipsforge::cutout::bulk::{healpix_order, prefetch, stamps};
+use hipsforge::cutout::bulk::{healpix_order, stamps, with_prefetch};
 use hipsforge::cutout::{CutoutError, Grid, GridSpec, Kernel, Survey, TileStore};
 use hipsforge::fits::write::CardValue;
 use hipsforge::reader::{ReadError, RemoteOptions};
@@ -22,9 +22,6 @@ use hipsforge::wcs::Frame;
 
 /// Objects per unit of parallel work (neighbours in HEALPix order share tiles).
 const CHUNK: usize = 64;
-
-/// Objects whose tiles are fetched together while the previous batch is cut.
-const PREFETCH_BATCH: usize = 2048;
 
 /// Default budget of the shared tile store: 1 GiB of decoded tiles.
 const DEFAULT_CACHE_BYTES: usize = 1 << 30;
@@ -300,53 +297,35 @@ impl Request {
             order,
         );
         let out = Mutex::new(vec![0f32; self.objects.len() * row]);
-        let fetch = |batch: &[(u64, usize)]| {
-            let objects = batch.iter().map(|&(_, i)| self.objects[i]);
-            prefetch(
-                &bands,
-                objects,
-                self.frame,
-                self.scale_deg,
-                self.order,
-                self.connections,
-            )
-        };
-        let cut = |batch: &[(u64, usize)]| {
-            batch.par_chunks(CHUNK).try_for_each(|chunk| {
-                let mut done = Vec::with_capacity(chunk.len());
-                for &(_, i) in chunk {
-                    let values = stamps(
-                        store,
-                        &bands,
-                        &self.spec(self.objects[i]),
-                        self.kernel,
-                        self.order,
-                    )?;
-                    done.push((i, values));
-                }
-                let mut out = out.lock().expect("output lock");
-                for (i, values) in done {
-                    out[i * row..(i + 1) * row].copy_from_slice(&values);
-                }
-                Ok::<(), CutoutError>(())
-            })
-        };
-        // Remote tiles of the next batch are fetched while this one is cut.
-        let batches: Vec<&[(u64, usize)]> = sorted.chunks(PREFETCH_BATCH).collect();
-        if let Some(first) = batches.first() {
-            fetch(first);
-        }
-        for (k, batch) in batches.iter().enumerate() {
-            let ((), cut) = rayon::join(
-                || {
-                    if let Some(next) = batches.get(k + 1) {
-                        fetch(next)
+        let in_order = sorted.iter().map(|&(_, i)| self.objects[i]);
+        with_prefetch(
+            &bands,
+            in_order,
+            self.frame,
+            self.scale_deg,
+            self.order,
+            self.connections,
+            || {
+                sorted.par_chunks(CHUNK).try_for_each(|chunk| {
+                    let mut done = Vec::with_capacity(chunk.len());
+                    for &(_, i) in chunk {
+                        let values = stamps(
+                            store,
+                            &bands,
+                            &self.spec(self.objects[i]),
+                            self.kernel,
+                            self.order,
+                        )?;
+                        done.push((i, values));
                     }
-                },
-                || cut(batch),
-            );
-            cut?;
-        }
+                    let mut out = out.lock().expect("output lock");
+                    for (i, values) in done {
+                        out[i * row..(i + 1) * row].copy_from_slice(&values);
+                    }
+                    Ok::<(), CutoutError>(())
+                })
+            },
+        )?;
         Ok(out.into_inner().expect("output lock"))
     }
 }

@@ -6,6 +6,7 @@
 use std::collections::HashSet;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -259,10 +260,27 @@ pub fn run_bulk(o: &BulkOptions) -> Result<BulkReport, CutoutError> {
         progress: &progress,
         bar: &bar,
     };
-    let results: Vec<ManifestLines> = chunks
-        .par_iter()
-        .map(|(c, members)| job.run(*c, members))
-        .collect::<Result<_, CutoutError>>()?;
+    let in_order = chunks
+        .iter()
+        .flat_map(|(_, members)| members.iter())
+        .map(|&(_, row)| {
+            let p = &positions[row];
+            (p.ra, p.dec)
+        });
+    let results: Vec<ManifestLines> = with_prefetch(
+        &bands,
+        in_order,
+        o.frame,
+        scale,
+        o.order,
+        o.remote.max_connections,
+        || {
+            chunks
+                .par_iter()
+                .map(|(c, members)| job.run(*c, members))
+                .collect::<Result<_, CutoutError>>()
+        },
+    )?;
     bar.finish_and_clear();
     let mut manifest = progress.manifest.clone();
     manifest.extend(results.into_iter().flatten());
@@ -376,49 +394,77 @@ pub fn healpix_order(
     sorted
 }
 
-/// Fetches into the disk mirror, `connections` at a time, the tile under each of `positions`
-/// (degrees, in `frame`) for every band read from a server: stamps are then cut from disk,
-/// and a cold run waits on the network in parallel, not tile after tile. `order`: the tile
-/// order asked for (else each band's order for `scale_deg`). Failures are left for the
-/// cutting itself to report.
-pub fn prefetch(
+/// The tiles under `positions` (degrees, in `frame`) of every band read from a server, as
+/// (band, order, npix), each once, in the order of `positions`. `order`: the tile order asked
+/// for (else each band's order for `scale_deg`).
+fn remote_tiles(
+    bands: &[&Survey],
+    positions: impl Iterator<Item = (f64, f64)> + Clone,
+    frame: Frame,
+    scale_deg: f64,
+    order: Option<u8>,
+) -> Vec<(usize, u8, u64)> {
+    let mut seen = HashSet::new();
+    let mut tiles = Vec::new();
+    let remote: Vec<(usize, u8, Rotation)> = bands
+        .iter()
+        .enumerate()
+        .filter(|(_, band)| band.hips.is_remote())
+        .map(|(b, band)| {
+            let order = order
+                .unwrap_or_else(|| band.order_for(scale_deg))
+                .min(band.hips.order);
+            (b, order, Rotation::between(frame, band.hips.frame))
+        })
+        .collect();
+    for (ra, dec) in positions {
+        for (b, order, to_hips) in &remote {
+            let (lon, lat) = to_hips.apply_lonlat(ra.to_radians(), dec.to_radians());
+            let tile = (*b, *order, cdshealpix::nested::get(*order).hash(lon, lat));
+            if seen.insert(tile) {
+                tiles.push(tile);
+            }
+        }
+    }
+    tiles
+}
+
+/// Runs `work` (the cutting of `positions`, in that order) while the tiles under them are
+/// fetched ahead of it into the disk mirror, `connections` at a time, for every band read from
+/// a server: a cold run then waits on the network in parallel, not tile after tile, and the
+/// cutting finds most tiles on disk (a tile it asks for while being fetched waits for that
+/// fetch). Fetch failures are left for the cutting to report.
+pub fn with_prefetch<T>(
     bands: &[&Survey],
     positions: impl Iterator<Item = (f64, f64)> + Clone,
     frame: Frame,
     scale_deg: f64,
     order: Option<u8>,
     connections: usize,
-) {
-    let mut wanted: Vec<(usize, u8, u64)> = Vec::new();
-    for (b, band) in bands.iter().enumerate() {
-        if !band.hips.is_remote() {
-            continue;
-        }
-        let order = order
-            .unwrap_or_else(|| band.order_for(scale_deg))
-            .min(band.hips.order);
-        let to_hips = Rotation::between(frame, band.hips.frame);
-        let layer = cdshealpix::nested::get(order);
-        for (ra, dec) in positions.clone() {
-            let (lon, lat) = to_hips.apply_lonlat(ra.to_radians(), dec.to_radians());
-            wanted.push((b, order, layer.hash(lon, lat)));
-        }
+    work: impl FnOnce() -> T,
+) -> T {
+    let tiles = remote_tiles(bands, positions, frame, scale_deg, order);
+    if tiles.is_empty() {
+        return work();
     }
-    wanted.sort_unstable();
-    wanted.dedup();
-    if wanted.is_empty() {
-        return;
-    }
-    let per_thread = wanted.len().div_ceil(connections.max(1));
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
     std::thread::scope(|s| {
-        for group in wanted.chunks(per_thread) {
-            s.spawn(move || {
-                for &(b, order, npix) in group {
+        for _ in 0..connections.clamp(1, tiles.len()) {
+            s.spawn(|| {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(&(b, order, npix)) = tiles.get(next.fetch_add(1, Ordering::Relaxed))
+                    else {
+                        break;
+                    };
                     let _ = bands[b].hips.local_tile(order, npix);
                 }
             });
         }
-    });
+        let done = work();
+        stop.store(true, Ordering::Relaxed);
+        done
+    })
 }
 
 fn progress_bar(verbose: bool, n: usize, done: usize) -> indicatif::ProgressBar {
@@ -510,18 +556,6 @@ impl ChunkJob<'_> {
     /// lines.
     fn run(&self, c: usize, members: &[(u64, usize)]) -> Result<ManifestLines, CutoutError> {
         let o = self.o;
-        let objects = members.iter().map(|&(_, row)| {
-            let p = &self.positions[row];
-            (p.ra, p.dec)
-        });
-        prefetch(
-            self.bands,
-            objects,
-            o.frame,
-            self.scale,
-            o.order,
-            o.remote.max_connections,
-        );
         let mut lines = Vec::with_capacity(members.len());
         for &(_, row) in members {
             let p = &self.positions[row];

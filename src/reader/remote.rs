@@ -3,6 +3,7 @@
 //! on 5xx, 429 and network errors, 404 meaning "no tile" — into an on-disk mirror of the
 //! HiPS's layout, so that each tile is fetched once, also across runs and processes.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -62,6 +63,8 @@ pub struct Remote {
     mirror: PathBuf,
     attempts: u32,
     slots: Slots,
+    /// Files being fetched now: another caller of the same file waits for that fetch.
+    in_flight: (Mutex<HashSet<String>>, Condvar),
     fetched: AtomicU64,
     bytes: AtomicU64,
 }
@@ -83,6 +86,7 @@ impl Remote {
             agent,
             attempts: options.attempts.max(1),
             slots: Slots::new(options.max_connections.max(1)),
+            in_flight: (Mutex::new(HashSet::new()), Condvar::new()),
             fetched: AtomicU64::new(0),
             bytes: AtomicU64::new(0),
         }
@@ -115,25 +119,58 @@ impl Remote {
             "{}.absent",
             path.extension().and_then(|e| e.to_str()).unwrap_or("")
         ));
-        if !fresh {
+        let mirrored = || {
             if path.is_file() {
-                return Ok(Some(path));
+                Some(Some(path.clone()))
+            } else if absent.is_file() {
+                Some(None)
+            } else {
+                None
             }
-            if absent.is_file() {
-                return Ok(None);
+        };
+        if !fresh {
+            if let Some(found) = mirrored() {
+                return Ok(found);
             }
         }
+        // One fetch per file at a time: a second caller waits for the first, then reads the
+        // mirror (the prefetcher and the cutting often want the same tile at once).
+        let (lock, done) = &self.in_flight;
+        let mut busy = lock.lock().unwrap_or_else(|e| e.into_inner());
+        while busy.contains(rel) {
+            busy = done.wait(busy).unwrap_or_else(|e| e.into_inner());
+            if !fresh {
+                if let Some(found) = mirrored() {
+                    return Ok(found);
+                }
+            }
+        }
+        busy.insert(rel.to_string());
+        drop(busy);
+        let fetched = self.fetch_into_mirror(rel, &path, &absent);
+        lock.lock().unwrap_or_else(|e| e.into_inner()).remove(rel);
+        done.notify_all();
+        fetched
+    }
+
+    /// Fetches `rel` into `path`, or marks it `absent` when the server has no such file.
+    fn fetch_into_mirror(
+        &self,
+        rel: &str,
+        path: &Path,
+        absent: &Path,
+    ) -> Result<Option<PathBuf>, ReadError> {
         let io = |source| ReadError::Io {
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         };
         match self.fetch(rel)? {
             Some(bytes) => {
-                write_atomic(&path, &bytes).map_err(io)?;
-                Ok(Some(path))
+                write_atomic(path, &bytes).map_err(io)?;
+                Ok(Some(path.to_path_buf()))
             }
             None => {
-                write_atomic(&absent, b"").map_err(io)?;
+                write_atomic(absent, b"").map_err(io)?;
                 Ok(None)
             }
         }
