@@ -68,16 +68,7 @@ fn aladin_desktop_shows_a_served_hips() {
         .unwrap();
     assert!(built.success());
 
-    let app = router(&ServeOptions {
-        mounts: vec![("sdss".into(), hips.clone())],
-        ..Default::default()
-    })
-    .unwrap();
-    let seen = Seen::default();
-    let addr = common::start_server(
-        app.clone()
-            .layer(axum::middleware::from_fn_with_state(seen.clone(), record)),
-    );
+    let (app, addr, seen) = serve_recording(&hips);
 
     let mut failures = Vec::new();
     let cases = [
@@ -145,14 +136,7 @@ fn aladin_desktop_reads_the_progenitor_index() {
         .status()
         .unwrap();
     assert!(built.success());
-    let app = router(&ServeOptions {
-        mounts: vec![("sdss".into(), hips.clone())],
-        ..Default::default()
-    })
-    .unwrap();
-    let seen = Seen::default();
-    let addr =
-        common::start_server(app.layer(axum::middleware::from_fn_with_state(seen.clone(), record)));
+    let (_, addr, seen) = serve_recording(&hips);
     let table = dir.path().join("progenitors.xml");
     // Drawing the view (save) is what makes Aladin fetch the index tiles in it.
     let script = format!(
@@ -193,6 +177,22 @@ fn aladin_desktop_reads_the_progenitor_index() {
 
 /// Every (status, path) the server answered, the path as the client wrote it.
 type Seen = Arc<Mutex<Vec<(u16, String)>>>;
+
+/// Our server with `hips` mounted at /sdss/, on loopback, recording what it answers: the
+/// router (for in-process requests), its address and the record.
+fn serve_recording(hips: &Path) -> (axum::Router, std::net::SocketAddr, Seen) {
+    let app = router(&ServeOptions {
+        mounts: vec![("sdss".into(), hips.to_path_buf())],
+        ..Default::default()
+    })
+    .unwrap();
+    let seen = Seen::default();
+    let addr = common::start_server(
+        app.clone()
+            .layer(axum::middleware::from_fn_with_state(seen.clone(), record)),
+    );
+    (app, addr, seen)
+}
 
 async fn record(
     axum::extract::State(seen): axum::extract::State<Seen>,

@@ -125,8 +125,8 @@ def expected_linear(h):
     return pc @ d
 
 
-def build_wcs(name, h):
-    """WCS from the header dict; print and reject any warning; check meaning."""
+def read_wcs(name, h):
+    """WCS from the header dict, and the warnings astropy gave while reading it (printed)."""
     hdr = fits.Header()
     for key, val in h.items():
         hdr[key] = val
@@ -136,6 +136,12 @@ def build_wcs(name, h):
         w.wcs.set()
     for wrn in caught:
         print(f"  [{name}] {wrn.category.__name__}: {wrn.message}")
+    return w, caught
+
+
+def build_wcs(name, h):
+    """WCS from the header dict; reject any warning; check meaning."""
+    w, caught = read_wcs(name, h)
     assert not caught, f"{name}: astropy warned while reading the header"
 
     ww = w.wcs
