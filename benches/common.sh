@@ -43,6 +43,21 @@ bench_positions() {
     for (i = 0; i < n; i++) printf "obj%d,%.6f,%.6f\n", i, 149.45 + rand() * 1.1, 1.55 + rand() * 0.9 }' > "$pos"
 }
 
+# The binary, the synth-20 HiPS and POSITIONS (default 100,000) random positions in $pos:
+# the scene of the cutout benches.
+bench_cutout_scene() {
+  bench_binary
+  bench_synth20_hips
+  bench_positions "${POSITIONS:-100000}"
+}
+
+# `hipsforge cutout ARGS...` of the positions as 28×28 stamps, from scratch; its report lines,
+# each after LABEL.
+bench_cutout() {
+  local label=$1; shift
+  "$bin" cutout "$@" --positions "$pos" --size 28 --restart -q 2>&1 | grep -v '^$' | sed "s/^/$label: /"
+}
+
 # Debian's wrk (and nginx with `bench_tools nginx`), only when missing; nginx's binary in
 # $nginx_bin (it lives in /usr/sbin, which may not be on a user's PATH).
 bench_tools() {

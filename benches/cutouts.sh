@@ -6,17 +6,9 @@
 #   benches/cutouts.sh                    # builds what it needs under target/bench
 #   SKIP_CARGO=1 BENCH_DIR=/tmp/b benches/cutouts.sh
 . "$(dirname "$0")/common.sh"
-n=${POSITIONS:-100000}
-bench_binary
-bench_synth20_hips
-bench_positions "$n"
-
-run() {
-  local label=$1; shift
-  "$bin" cutout "$@" --positions "$pos" --size 28 --restart -q 2>&1 | tail -1 | sed "s/^/$label: /"
-}
-run "1 band " --hips "$hips" --out "$work/c1.npy"
-run "5 bands" --hips u="$hips" --hips g="$hips" --hips r="$hips" --hips i="$hips" --hips z="$hips" --out "$work/c5.npy"
+bench_cutout_scene
+bench_cutout "1 band " --hips "$hips" --out "$work/c1.npy"
+bench_cutout "5 bands" --hips u="$hips" --hips g="$hips" --hips r="$hips" --hips i="$hips" --hips z="$hips" --out "$work/c5.npy"
 
 # HTTP: one hips2fits request per random position (28×28 FITS), wrk on loopback.
 bench_tools

@@ -9,16 +9,8 @@
 #   benches/remote.sh                      # builds what it needs under target/bench
 #   SKIP_CARGO=1 BENCH_DIR=/tmp/b benches/remote.sh
 . "$(dirname "$0")/common.sh"
-n=${POSITIONS:-100000}
-bench_binary
-bench_synth20_hips
-bench_positions "$n"
-
-run() {
-  local label=$1; shift
-  "$bin" cutout "$@" --positions "$pos" --size 28 --restart -q 2>&1 | grep -v '^$' | sed "s/^/$label: /"
-}
-run "local          " --hips "$hips" --out "$work/r-local.npy"
+bench_cutout_scene
+bench_cutout "local          " --hips "$hips" --out "$work/r-local.npy"
 
 port=18091
 RUST_LOG=warn "$bin" serve synth="$hips" --addr 127.0.0.1:$port 2>"$work/remote-serve.log" &
@@ -27,8 +19,8 @@ trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/hipslist" >/dev/null && break; sleep 0.1; done
 cache=$work/remote-cache
 rm -rf "$cache"
-run "remote, cold   " --hips "http://127.0.0.1:$port/synth/" --cache-dir "$cache" --out "$work/r-remote.npy"
-run "remote, warm   " --hips "http://127.0.0.1:$port/synth/" --cache-dir "$cache" --out "$work/r-remote.npy"
+bench_cutout "remote, cold   " --hips "http://127.0.0.1:$port/synth/" --cache-dir "$cache" --out "$work/r-remote.npy"
+bench_cutout "remote, warm   " --hips "http://127.0.0.1:$port/synth/" --cache-dir "$cache" --out "$work/r-remote.npy"
 cmp -s "$work/r-local.npy" "$work/r-remote.npy" && echo "remote stamps identical to local: yes" || echo "remote stamps identical to local: NO"
 
 py=$root/target/test-deps/pyvenv/bin/python
@@ -89,7 +81,7 @@ echo "far server: one small request takes $(awk "BEGIN{printf \"%.0f\", ($end - 
 far="http://127.0.0.1:$far_port/synth/"
 for connections in 8 32; do
   rm -rf "$cache"
-  run "remote ${latency} ms, cold, $connections conn" --hips "$far" --cache-dir "$cache" --connections "$connections" --out "$work/r-far.npy"
+  bench_cutout "remote ${latency} ms, cold, $connections conn" --hips "$far" --cache-dir "$cache" --connections "$connections" --out "$work/r-far.npy"
 done
 cmp -s "$work/r-local.npy" "$work/r-far.npy" && echo "far stamps identical to local: yes" || echo "far stamps identical to local: NO"
 if have_python; then
